@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+// Runs every *.test.ts under src/ and test/ with node's test runner (tsx as loader).
+// `npm test` runs all; `npm test -- src/core` runs those under the given paths.
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { spawn } from 'node:child_process';
+
+const root = new URL('..', import.meta.url).pathname;
+const roots = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const passThrough = process.argv.slice(2).filter((a) => a.startsWith('--'));
+
+function walk(dir, out) {
+  for (const name of readdirSync(dir)) {
+    if (name === 'node_modules' || name.startsWith('.')) continue;
+    const p = join(dir, name);
+    const st = statSync(p);
+    if (st.isDirectory()) walk(p, out);
+    else if (name.endsWith('.test.ts')) out.push(relative(root, p));
+  }
+  return out;
+}
+
+const files = [];
+for (const r of roots.length ? roots : ['src', 'test']) {
+  const p = join(root, r);
+  if (statSync(p).isDirectory()) walk(p, files);
+  else files.push(relative(root, p));
+}
+files.sort();
+if (files.length === 0) {
+  console.error('no test files found');
+  process.exit(1);
+}
+const args = ['--import', 'tsx', '--test', '--test-concurrency=2', ...passThrough, ...files];
+const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit', env: { ...process.env, TESSERA_TEST: '1' } });
+child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -1,0 +1,120 @@
+/**
+ * OAuth errors as one closed family. Each class carries its RFC error code and HTTP status; the HTTP
+ * layer reads both in one place. `description` is sent to the caller and must never reveal a secret
+ * or whether a client exists; `detail` is for the server log only.
+ */
+import type { OAuthErrorCode } from '../../shared/oauth.ts';
+import { isSafeErrorText } from '../../shared/oauth.ts';
+
+export abstract class OAuthError extends Error {
+  abstract readonly error: OAuthErrorCode;
+  abstract readonly status: number;
+  readonly description: string;
+  readonly detail: string | undefined;
+  /** Set when the client authenticated (or tried to) with the HTTP Basic scheme: 401 + WWW-Authenticate. */
+  basicScheme = false;
+
+  constructor(description: string, detail?: string) {
+    super(description);
+    if (!isSafeErrorText(description)) throw new TypeError(`unsafe error_description: ${description}`);
+    this.description = description;
+    this.detail = detail;
+  }
+
+  get name(): string {
+    return `OAuthError(${this.error})`;
+  }
+
+  toJSON(): { error: OAuthErrorCode; error_description?: string } {
+    return this.description ? { error: this.error, error_description: this.description } : { error: this.error };
+  }
+}
+
+export class InvalidRequestError extends OAuthError {
+  readonly error = 'invalid_request' as const;
+  readonly status = 400;
+}
+export class InvalidClientError extends OAuthError {
+  readonly error = 'invalid_client' as const;
+  readonly status = 401;
+}
+export class InvalidGrantError extends OAuthError {
+  readonly error = 'invalid_grant' as const;
+  readonly status = 400;
+}
+export class UnauthorizedClientError extends OAuthError {
+  readonly error = 'unauthorized_client' as const;
+  readonly status = 400;
+}
+export class UnsupportedGrantTypeError extends OAuthError {
+  readonly error = 'unsupported_grant_type' as const;
+  readonly status = 400;
+}
+export class InvalidScopeError extends OAuthError {
+  readonly error = 'invalid_scope' as const;
+  readonly status = 400;
+}
+export class InvalidTargetError extends OAuthError {
+  readonly error = 'invalid_target' as const;
+  readonly status = 400;
+}
+export class UnsupportedTokenTypeError extends OAuthError {
+  readonly error = 'unsupported_token_type' as const;
+  readonly status = 400;
+}
+export class InvalidTokenError extends OAuthError {
+  readonly error = 'invalid_token' as const;
+  readonly status = 401;
+}
+export class InsufficientScopeError extends OAuthError {
+  readonly error = 'insufficient_scope' as const;
+  readonly status = 403;
+}
+export class ServerError extends OAuthError {
+  readonly error = 'server_error' as const;
+  readonly status = 500;
+}
+/** A dependency (database, replay store) is unavailable: 503 with Retry-After. */
+export class TemporarilyUnavailableError extends OAuthError {
+  readonly error = 'temporarily_unavailable' as const;
+  readonly status = 503;
+  readonly retryAfterSeconds: number;
+  constructor(description: string, detail?: string, retryAfterSeconds = 1) {
+    super(description, detail);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** Every class of the family, for the errors ↔ docs drift test. */
+export const OAUTH_ERROR_CLASSES = [
+  InvalidRequestError,
+  InvalidClientError,
+  InvalidGrantError,
+  UnauthorizedClientError,
+  UnsupportedGrantTypeError,
+  InvalidScopeError,
+  InvalidTargetError,
+  UnsupportedTokenTypeError,
+  InvalidTokenError,
+  InsufficientScopeError,
+  ServerError,
+  TemporarilyUnavailableError,
+] as const;
+
+/** Raised by storage adapters when their backend cannot be reached; the HTTP layer maps it to 503. */
+export class StorageUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StorageUnavailableError';
+  }
+}
+
+/** Misuse of an admin operation (unknown realm, duplicate client id, bad metadata). */
+export class AdminError extends Error {
+  readonly code: 'not_found' | 'conflict' | 'invalid_metadata';
+  constructor(code: 'not_found' | 'conflict' | 'invalid_metadata', message: string) {
+    super(message);
+    this.code = code;
+    this.name = 'AdminError';
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * Storage ports: small per-capability interfaces. Adapters (memory, SQLite, PostgreSQL, Redis)
+ * implement them and are held to one behavioural contract suite (src/storage/contract).
+ *
+ * Contract rules common to every port:
+ * - every method may reject with StorageUnavailableError when the backend cannot be reached;
+ * - a write that resolved is durable (it survives a crash of the process);
+ * - records are returned as fresh objects: callers may not mutate what a store keeps.
+ */
+import type { TokenEndpointAuthMethod } from '../../shared/oauth.ts';
+
+/** A JSON Web Key as registered by a client or published by the server (public members only). */
+export type Jwk = {
+  kty: string;
+  kid?: string;
+  use?: string;
+  key_ops?: string[];
+  alg?: string;
+  crv?: string;
+  x?: string;
+  y?: string;
+  n?: string;
+  e?: string;
+  x5c?: string[];
+  x5t?: string;
+  'x5t#S256'?: string;
+  [member: string]: unknown;
+};
+
+export interface JwkSet {
+  keys: Jwk[];
+}
+
+/**
+ * A registered client. Field names are camelCase here; the RFC 7591 names are used on the wire
+ * (config file, CLI and admin API) and mapped in core/clients/metadata.ts.
+ */
+export interface ClientRecord {
+  realm: string;
+  clientId: string;
+  clientName?: string;
+  owners: string[];
+  disabled: boolean;
+  tokenEndpointAuthMethod: TokenEndpointAuthMethod;
+  /** Pins the JWS alg of client assertions (RFC 7591 token_endpoint_auth_signing_alg). */
+  tokenEndpointAuthSigningAlg?: string;
+  /** Hash of the client secret (core/clients/secrets.ts), for client_secret_basic/post. */
+  secretHash?: string;
+  /**
+   * The secret itself encrypted with the key-encryption key, only for client_secret_jwt, which
+   * needs it as an HMAC key (a hash cannot verify an HMAC).
+   */
+  secretEncrypted?: string;
+  jwks?: JwkSet;
+  jwksUri?: string;
+  grantTypes: string[];
+  /** Scopes the client may be granted. */
+  scopes: string[];
+  /** Scopes granted when the request names none; falls back to `scopes`. */
+  defaultScopes?: string[];
+  /** Access-token lifetime in seconds (falls back to the realm's). */
+  accessTokenTtl?: number;
+  /** Resource indicators (RFC 8707) the client may ask for as token audience. */
+  allowedResources?: string[];
+  /** Audience used when the request names no resource (falls back to the realm's). */
+  defaultResource?: string;
+  /** Extra claims added to every access token of this client (never overriding registered ones). */
+  extraClaims?: Record<string, unknown>;
+  /** May call the introspection endpoint for tokens of any client of its realm. */
+  mayIntrospect: boolean;
+  /** Compatibility: accept a Basic header together with a client assertion (both must verify). */
+  allowBasicWithAssertion: boolean;
+  /** Maximum client-assertion lifetime in seconds (falls back to the realm's). */
+  maxAssertionLifetime?: number;
+  /** Opt-in token reuse (issue 5); off unless set. */
+  tokenReuse?: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface ClientListOptions {
+  /** Return clients whose id sorts after this one (keyset pagination). */
+  after?: string;
+  limit?: number;
+}
+
+export interface ClientStore {
+  get(realm: string, clientId: string): Promise<ClientRecord | undefined>;
+  /** Clients of a realm ordered by clientId. */
+  list(realm: string, options?: ClientListOptions): Promise<ClientRecord[]>;
+  /** Inserts a new client; resolves false (and writes nothing) when the id is taken in that realm. */
+  create(client: ClientRecord): Promise<boolean>;
+  /** Inserts or replaces. */
+  put(client: ClientRecord): Promise<void>;
+  /** Resolves true when a client was deleted. */
+  delete(realm: string, clientId: string): Promise<boolean>;
+  count(realm: string): Promise<number>;
+}
+
+/** A signing key of a realm. The private key is only ever stored encrypted. */
+export interface SigningKeyRecord {
+  realm: string;
+  kid: string;
+  alg: string;
+  /** Public JWK (kid, alg, use set). */
+  publicJwk: Jwk;
+  /** Private key (PKCS#8 DER) encrypted with the key-encryption key; see core/crypto/kek.ts. */
+  privateKeyEncrypted: string;
+  createdAt: number;
+  /** From this instant the key may sign; before it, it is only published. */
+  activatesAt: number;
+  /** Set when an operator withdrew the key (compromise): neither published nor used again. */
+  revokedAt?: number;
+}
+
+export interface SigningKeyStore {
+  /** All keys of a realm, in any state, ordered by activatesAt then kid. */
+  list(realm: string): Promise<SigningKeyRecord[]>;
+  /** Inserts or replaces (by realm + kid). */
+  put(key: SigningKeyRecord): Promise<void>;
+  delete(realm: string, kid: string): Promise<boolean>;
+}
+
+export interface RevocationStore {
+  /** Records that the token with this jti is revoked; kept at least until expiresAt (ms). Idempotent. */
+  revoke(realm: string, jti: string, expiresAt: number): Promise<void>;
+  isRevoked(realm: string, jti: string): Promise<boolean>;
+  /** Removes entries whose expiresAt is before `now`; resolves the number removed. */
+  purgeExpired(now: number): Promise<number>;
+}
+
+export interface ReplayStore {
+  /**
+   * Atomically records a use of (realm, clientId, jti) until expiresAt (ms). Resolves true for the
+   * first use and false for every later use while the record lives — also across processes
+   * sharing the backend, and also for concurrent calls (exactly one of them gets true).
+   */
+  consume(realm: string, clientId: string, jti: string, expiresAt: number): Promise<boolean>;
+  purgeExpired(now: number): Promise<number>;
+}
+
+/** What changed, so that instances drop cached copies. */
+export interface ChangeEvent {
+  realm: string;
+  kind: 'client' | 'keys';
+  /** The client id for kind 'client'; empty for 'keys'. */
+  id: string;
+}
+
+/**
+ * Tells every process sharing the backend what changed. The memory adapter delivers in-process;
+ * SQLite polls a change log; PostgreSQL and Redis use their notification channels.
+ */
+export interface ChangeFeed {
+  publish(event: ChangeEvent): Promise<void>;
+  /** Registers a listener; returns a function that removes it. */
+  subscribe(listener: (event: ChangeEvent) => void): () => void;
+}
+
+/** Everything the core needs from a backend. */
+export interface Storage {
+  readonly kind: string;
+  readonly clients: ClientStore;
+  readonly keys: SigningKeyStore;
+  readonly revocations: RevocationStore;
+  readonly replay: ReplayStore;
+  readonly changes: ChangeFeed;
+  /** Applies pending migrations; safe to call from several processes at once. */
+  migrate(): Promise<void>;
+  /** Resolves when the backend answers; rejects with StorageUnavailableError otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
