@@ -11,8 +11,6 @@ export abstract class OAuthError extends Error {
   abstract readonly status: number;
   readonly description: string;
   readonly detail: string | undefined;
-  /** Set when the client authenticated (or tried to) with the HTTP Basic scheme: 401 + WWW-Authenticate. */
-  basicScheme = false;
 
   constructor(description: string, detail?: string) {
     super(description);
@@ -21,7 +19,7 @@ export abstract class OAuthError extends Error {
     this.detail = detail;
   }
 
-  get name(): string {
+  override get name(): string {
     return `OAuthError(${this.error})`;
   }
 

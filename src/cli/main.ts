@@ -1,0 +1,151 @@
+/**
+ * The `tessera` command line: serve, migrate, clients, keys, token. Admin commands work directly
+ * on the configured storage through the same core facade the server uses; a running server learns
+ * of their changes through the storage's change feed.
+ */
+import { Command, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { AdminError } from '../core/errors/index.ts';
+import { AuthorizationServer } from '../core/server.ts';
+import { DEFAULT_REALM, type ClientMetadataInput } from '../core/config/index.ts';
+import { openRuntime, type Runtime } from './runtime.ts';
+import { serve } from './serve.ts';
+import { tokenCommand } from './token.ts';
+
+const out = (value: unknown): void => void process.stdout.write(JSON.stringify(value, null, 2) + "\n");
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+async function withRuntime<T>(configFile: string | undefined, fn: (rt: Runtime) => Promise<T>): Promise<T> {
+  const rt = await openRuntime(configFile, { bootstrap: false });
+  try {
+    return await fn(rt);
+  } finally {
+    await rt.close();
+  }
+}
+
+function readStructured(path: string): unknown {
+  const text = readFileSync(path, 'utf8');
+  return path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+}
+
+export function buildCli(): Command {
+  const program = new Command('tessera').description('OAuth 2.0 authorization server for machine-to-machine access').showHelpAfterError();
+  const configOpt = () => new Option('-c, --config <file>', 'configuration file (YAML or JSON); env TESSERA_CONFIG');
+  const realmOpt = () => new Option('-r, --realm <name>', 'realm').default(DEFAULT_REALM);
+
+  program.command('serve').description('run the server').addOption(configOpt()).action((o) => serve(o.config));
+
+  program
+    .command('migrate')
+    .description('apply storage migrations')
+    .addOption(configOpt())
+    .action((o) => withRuntime(o.config, async (rt) => out({ migrated: rt.storage.kind })));
+
+  const clients = program.command('clients').description('manage registered clients');
+  clients
+    .command('create')
+    .description('register a client; a generated secret is printed once')
+    .addOption(configOpt())
+    .addOption(realmOpt())
+    .option('--id <client_id>', 'client id (default: generated)')
+    .option('--name <client_name>', 'display name')
+    .addOption(new Option('--method <method>', 'token_endpoint_auth_method').choices(['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt']))
+    .option('--alg <alg>', 'token_endpoint_auth_signing_alg')
+    .option('--scope <scopes>', 'allowed scopes, space separated')
+    .option('--default-scope <scopes>', 'default scopes, space separated')
+    .option('--jwks-uri <url>', 'URL of the client JWK Set')
+    .option('--jwks-file <file>', 'file holding the client JWK Set')
+    .option('--owner <owner>', 'owner (repeatable)', collect)
+    .option('--resource <uri>', 'allowed resource / audience (repeatable)', collect)
+    .option('--ttl <seconds>', 'access token lifetime', (v) => Number(v))
+    .option('--may-introspect', 'allow calling the introspection endpoint')
+    .option('--metadata <file>', 'RFC 7591 client metadata (YAML or JSON); flags override it')
+    .action((o) =>
+      withRuntime(o.config, async (rt) => {
+        const base = o.metadata ? (readStructured(o.metadata) as Record<string, unknown>) : {};
+        const input: Record<string, unknown> = { ...base };
+        const put = (k: string, v: unknown) => v !== undefined && (input[k] = v);
+        put('client_id', o.id ?? base.client_id ?? `client-${crypto.randomUUID()}`);
+        put('client_name', o.name);
+        put('token_endpoint_auth_method', o.method);
+        put('token_endpoint_auth_signing_alg', o.alg);
+        put('scope', o.scope);
+        put('default_scopes', o.defaultScope);
+        put('jwks_uri', o.jwksUri);
+        put('jwks', o.jwksFile ? readStructured(o.jwksFile) : undefined);
+        put('owners', o.owner);
+        put('allowed_resources', o.resource);
+        put('access_token_ttl', o.ttl);
+        put('may_introspect', o.mayIntrospect);
+        const metadata: ClientMetadataInput = AuthorizationServer.parseClientMetadata(input);
+        out(await rt.server.createClient(o.realm, metadata));
+      }),
+    );
+  clients
+    .command('list')
+    .addOption(configOpt())
+    .addOption(realmOpt())
+    .option('--after <client_id>', 'start after this client id')
+    .option('--limit <n>', 'at most n clients', (v) => Number(v), 100)
+    .action((o) => withRuntime(o.config, async (rt) => out(await rt.server.listClients(o.realm, { after: o.after, limit: o.limit }))));
+  clients
+    .command('show <client_id>')
+    .addOption(configOpt())
+    .addOption(realmOpt())
+    .action((id, o) => withRuntime(o.config, async (rt) => out(await rt.server.getClient(o.realm, id))));
+  for (const [name, disabled] of [['disable', true], ['enable', false]] as const) {
+    clients
+      .command(`${name} <client_id>`)
+      .addOption(configOpt())
+      .addOption(realmOpt())
+      .action((id, o) => withRuntime(o.config, async (rt) => out(await rt.server.setClientDisabled(o.realm, id, disabled))));
+  }
+  clients
+    .command('delete <client_id>')
+    .addOption(configOpt())
+    .addOption(realmOpt())
+    .action((id, o) => withRuntime(o.config, async (rt) => out({ deleted: (await rt.server.deleteClient(o.realm, id), id) })));
+  clients
+    .command('rotate-secret <client_id>')
+    .description('issue a new secret (printed once); the old one stops working')
+    .addOption(configOpt())
+    .addOption(realmOpt())
+    .action((id, o) => withRuntime(o.config, async (rt) => out(await rt.server.rotateClientSecret(o.realm, id))));
+
+  const keys = program.command('keys').description('manage signing keys');
+  keys
+    .command('list')
+    .addOption(configOpt())
+    .addOption(realmOpt())
+    .action((o) => withRuntime(o.config, async (rt) => out((await rt.server.listKeys(o.realm)).map((k) => ({ ...k, activatesAt: new Date(k.activatesAt).toISOString() })))));
+  keys
+    .command('rotate')
+    .description('publish a new signing key; it signs after the pre-publication period')
+    .addOption(configOpt())
+    .addOption(realmOpt())
+    .option('--now', 'sign with the new key at once (skip pre-publication)')
+    .action((o) =>
+      withRuntime(o.config, async (rt) => {
+        const r = await rt.server.rotateKeys(o.realm, { immediate: Boolean(o.now) });
+        out({ kid: r.kid, activatesAt: new Date(r.activatesAt).toISOString() });
+      }),
+    );
+
+  tokenCommand(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildCli().parseAsync(argv);
+  } catch (err) {
+    if (err instanceof AdminError || err instanceof TypeError) {
+      process.stderr.write(`tessera: ${err.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    throw err;
+  }
+}

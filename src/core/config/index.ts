@@ -1,0 +1,3 @@
+export * from './resolve.ts';
+export * from './schema.ts';
+export { DEFAULTS } from './defaults.ts';

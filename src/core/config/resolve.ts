@@ -1,0 +1,204 @@
+/**
+ * Parsed config file → ResolvedConfig: merge with defaults, validate, derive per-realm issuers and
+ * endpoint URLs, freeze. Errors are TypeErrors naming the option path.
+ */
+import { DEFAULTS } from './defaults.ts';
+import { configFileSchema, formatIssues, type ClientMetadataInput, type ConfigFile } from './schema.ts';
+
+export const DEFAULT_REALM = 'default';
+
+export interface AssertionPolicy {
+  audience: 'issuer' | 'token_endpoint' | 'either';
+  allowArrayAudience: boolean;
+  maxLifetimeSeconds: number;
+  clockSkewSeconds: number;
+  requireTyp: boolean;
+}
+
+export interface TokenPolicy {
+  signingAlg: 'ES256' | 'RS256' | 'PS256' | 'EdDSA';
+  ttlSeconds: number;
+  maxTtlSeconds: number;
+  defaultAudience: string | undefined;
+  reuse: { enabled: boolean; minRemainingFraction: number };
+}
+
+export interface RealmConfig {
+  name: string;
+  issuer: string;
+  tokenEndpoint: string;
+  introspectionEndpoint: string;
+  revocationEndpoint: string;
+  jwksUri: string;
+  assertions: AssertionPolicy;
+  tokens: TokenPolicy;
+  keys: { prePublishSeconds: number };
+  clients: ClientMetadataInput[];
+}
+
+export interface JwksFetchPolicy {
+  timeoutMs: number;
+  maxBytes: number;
+  minCacheSeconds: number;
+  maxCacheSeconds: number;
+  cooldownSeconds: number;
+}
+
+export interface ResolvedConfig {
+  issuer: string;
+  listen: { host: string; port: number };
+  storageUrl: string;
+  kekFile: string;
+  logLevel: string;
+  bodyLimitBytes: number;
+  trustProxy: boolean;
+  demoClient: boolean;
+  jwksFetch: JwksFetchPolicy;
+  clientCacheSeconds: number;
+  realms: ReadonlyMap<string, RealmConfig>;
+}
+
+function fail(path: string, message: string): never {
+  throw new TypeError(`config ${path}: ${message}`);
+}
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** RFC 8414 §2: https, no query, no fragment. Plain http is accepted only for loopback hosts. */
+export function normaliseIssuer(value: string, path = 'issuer'): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    fail(path, `not a URL: ${value}`);
+  }
+  if (url.search || url.hash || value.includes('?') || value.includes('#')) fail(path, 'must have no query or fragment');
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && (LOOPBACK.has(url.hostname) || url.hostname.startsWith('127.')))) {
+    fail(path, 'must be https (plain http only for localhost)');
+  }
+  if (url.username || url.password) fail(path, 'must not carry credentials');
+  return url.href.replace(/\/+$/, '');
+}
+
+export function resolveConfig(input: unknown): ResolvedConfig {
+  const parsed = configFileSchema.safeParse(input ?? {});
+  if (!parsed.success) throw new TypeError(`invalid configuration:\n${formatIssues(parsed.error.issues)}`);
+  const file: ConfigFile = parsed.data;
+  const issuer = normaliseIssuer(file.issuer ?? DEFAULTS.issuer);
+
+  const baseAssertions: AssertionPolicy = {
+    audience: file.assertions?.audience ?? DEFAULTS.assertions.audience,
+    allowArrayAudience: file.assertions?.allow_array_audience ?? DEFAULTS.assertions.allowArrayAudience,
+    maxLifetimeSeconds: file.assertions?.max_lifetime ?? DEFAULTS.assertions.maxLifetimeSeconds,
+    clockSkewSeconds: file.assertions?.clock_skew ?? DEFAULTS.assertions.clockSkewSeconds,
+    requireTyp: file.assertions?.require_typ ?? DEFAULTS.assertions.requireTyp,
+  };
+  const baseTokens: TokenPolicy = tokenPolicy(file.tokens, {
+    signingAlg: DEFAULTS.tokens.signingAlg,
+    ttlSeconds: DEFAULTS.tokens.ttlSeconds,
+    maxTtlSeconds: DEFAULTS.tokens.maxTtlSeconds,
+    defaultAudience: DEFAULTS.tokens.defaultAudience,
+    reuse: DEFAULTS.tokens.reuse,
+  }, 'tokens');
+  const baseKeys = { prePublishSeconds: file.keys?.pre_publish ?? DEFAULTS.keys.prePublishSeconds };
+
+  const realms = new Map<string, RealmConfig>();
+  const makeRealm = (name: string, realmIssuer: string, r: NonNullable<ConfigFile['realms']>[number] | undefined, clients: ClientMetadataInput[], path: string): RealmConfig => ({
+    name,
+    issuer: realmIssuer,
+    tokenEndpoint: `${realmIssuer}/oauth2/token`,
+    introspectionEndpoint: `${realmIssuer}/oauth2/introspect`,
+    revocationEndpoint: `${realmIssuer}/oauth2/revoke`,
+    jwksUri: `${realmIssuer}/jwks`,
+    assertions: {
+      audience: r?.assertions?.audience ?? baseAssertions.audience,
+      allowArrayAudience: r?.assertions?.allow_array_audience ?? baseAssertions.allowArrayAudience,
+      maxLifetimeSeconds: r?.assertions?.max_lifetime ?? baseAssertions.maxLifetimeSeconds,
+      clockSkewSeconds: r?.assertions?.clock_skew ?? baseAssertions.clockSkewSeconds,
+      requireTyp: r?.assertions?.require_typ ?? baseAssertions.requireTyp,
+    },
+    tokens: tokenPolicy(r?.tokens, baseTokens, `${path}.tokens`),
+    keys: { prePublishSeconds: r?.keys?.pre_publish ?? baseKeys.prePublishSeconds },
+    clients: checkClientIds(clients, `${path}.clients`),
+  });
+
+  realms.set(DEFAULT_REALM, makeRealm(DEFAULT_REALM, issuer, undefined, file.clients ?? [], 'clients'));
+  (file.realms ?? []).forEach((r, i) => {
+    const path = `realms.${i}`;
+    if (r.name === DEFAULT_REALM) {
+      if (file.clients?.length && r.clients?.length) fail(`${path}.clients`, 'default realm clients given twice (top-level clients and realms.default)');
+      realms.set(DEFAULT_REALM, makeRealm(DEFAULT_REALM, issuer, r, r.clients ?? file.clients ?? [], path));
+      return;
+    }
+    if (realms.has(r.name)) fail(`${path}.name`, `duplicate realm ${r.name}`);
+    realms.set(r.name, makeRealm(r.name, `${issuer}/realms/${r.name}`, r, r.clients ?? [], path));
+  });
+
+  const jf = file.jwks_fetch ?? {};
+  const config: ResolvedConfig = {
+    issuer,
+    listen: { host: file.listen?.host ?? DEFAULTS.listen.host, port: file.listen?.port ?? DEFAULTS.listen.port },
+    storageUrl: file.storage?.url ?? DEFAULTS.storageUrl,
+    kekFile: file.kek?.file ?? DEFAULTS.kekFile,
+    logLevel: file.log?.level ?? DEFAULTS.logLevel,
+    bodyLimitBytes: file.http?.body_limit ?? DEFAULTS.bodyLimitBytes,
+    trustProxy: file.http?.trust_proxy ?? DEFAULTS.trustProxy,
+    demoClient: file.demo_client ?? DEFAULTS.demoClient,
+    jwksFetch: {
+      timeoutMs: jf.timeout_ms ?? DEFAULTS.jwksFetch.timeoutMs,
+      maxBytes: jf.max_bytes ?? DEFAULTS.jwksFetch.maxBytes,
+      minCacheSeconds: jf.min_cache ?? DEFAULTS.jwksFetch.minCacheSeconds,
+      maxCacheSeconds: jf.max_cache ?? DEFAULTS.jwksFetch.maxCacheSeconds,
+      cooldownSeconds: jf.cooldown ?? DEFAULTS.jwksFetch.cooldownSeconds,
+    },
+    clientCacheSeconds: DEFAULTS.clientCacheSeconds,
+    realms,
+  };
+  if (config.jwksFetch.minCacheSeconds > config.jwksFetch.maxCacheSeconds) fail('jwks_fetch.min_cache', 'must not exceed max_cache');
+  for (const realm of realms.values()) deepFreeze(realm);
+  return Object.freeze(config);
+}
+
+function tokenPolicy(t: ConfigFile['tokens'], base: TokenPolicy, path: string): TokenPolicy {
+  const policy: TokenPolicy = {
+    signingAlg: t?.signing_alg ?? base.signingAlg,
+    ttlSeconds: t?.ttl ?? base.ttlSeconds,
+    maxTtlSeconds: t?.max_ttl ?? base.maxTtlSeconds,
+    defaultAudience: t?.default_audience ?? base.defaultAudience,
+    reuse: {
+      enabled: t?.reuse?.enabled ?? base.reuse.enabled,
+      minRemainingFraction: t?.reuse?.min_remaining_fraction ?? base.reuse.minRemainingFraction,
+    },
+  };
+  if (policy.ttlSeconds > policy.maxTtlSeconds) fail(`${path}.ttl`, `must not exceed max_ttl (${policy.maxTtlSeconds})`);
+  if (policy.defaultAudience !== undefined && !isAbsoluteUri(policy.defaultAudience)) fail(`${path}.default_audience`, 'must be an absolute URI');
+  return policy;
+}
+
+function checkClientIds(clients: ClientMetadataInput[], path: string): ClientMetadataInput[] {
+  const seen = new Set<string>();
+  clients.forEach((c, i) => {
+    if (seen.has(c.client_id)) fail(`${path}.${i}.client_id`, `duplicate client_id ${c.client_id}`);
+    seen.add(c.client_id);
+  });
+  return clients;
+}
+
+/** An absolute URI without fragment (RFC 8707 §2 resource indicator). */
+export function isAbsoluteUri(value: string): boolean {
+  if (value.includes('#')) return false;
+  try {
+    const u = new URL(value);
+    return u.protocol.length > 1 && value.startsWith(u.protocol);
+  } catch {
+    return false;
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

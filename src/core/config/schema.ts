@@ -1,0 +1,103 @@
+/**
+ * The configuration file format (YAML or JSON), validated with zod. Keys are snake_case; clients use
+ * RFC 7591 client-metadata names plus Tessera's own per-client settings. Every object is strict:
+ * an unknown key is an error naming its path, so a typo never silently changes behaviour.
+ * Defaults live in defaults.ts; resolve.ts turns a parsed file into the frozen ResolvedConfig.
+ */
+import { z } from 'zod';
+
+const seconds = z.number().int().positive();
+const stringList = z.union([z.string(), z.array(z.string())]);
+
+export const clientMetadataSchema = z.strictObject({
+  client_id: z.string().min(1).max(255),
+  client_name: z.string().max(255).optional(),
+  client_secret: z.string().min(1).optional(),
+  token_endpoint_auth_method: z.enum(['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt']).optional(),
+  token_endpoint_auth_signing_alg: z.string().optional(),
+  jwks: z.strictObject({ keys: z.array(z.record(z.string(), z.unknown())) }).optional(),
+  jwks_uri: z.string().optional(),
+  grant_types: z.array(z.string()).optional(),
+  scope: stringList.optional(),
+  // Tessera's own per-client settings
+  owners: z.array(z.string()).optional(),
+  disabled: z.boolean().optional(),
+  default_scopes: stringList.optional(),
+  access_token_ttl: seconds.optional(),
+  allowed_resources: z.array(z.string()).optional(),
+  default_resource: z.string().optional(),
+  extra_claims: z.record(z.string(), z.unknown()).optional(),
+  may_introspect: z.boolean().optional(),
+  allow_basic_with_assertion: z.boolean().optional(),
+  max_assertion_lifetime: seconds.optional(),
+  token_reuse: z.boolean().optional(),
+});
+export type ClientMetadataInput = z.infer<typeof clientMetadataSchema>;
+
+const assertionSchema = z.strictObject({
+  /** Which `aud` values a client assertion may carry (RFC 7523 §3 item 3). */
+  audience: z.enum(['issuer', 'token_endpoint', 'either']).optional(),
+  /** Accept `aud` as an array containing an accepted value (Oracle); off by default. */
+  allow_array_audience: z.boolean().optional(),
+  max_lifetime: seconds.optional(),
+  clock_skew: z.number().int().min(0).max(300).optional(),
+  /** Require header typ "client-authentication+jwt" (draft-ietf-oauth-rfc7523bis). */
+  require_typ: z.boolean().optional(),
+});
+
+const tokenSchema = z.strictObject({
+  signing_alg: z.enum(['ES256', 'RS256', 'PS256', 'EdDSA']).optional(),
+  ttl: seconds.optional(),
+  max_ttl: seconds.optional(),
+  default_audience: z.string().optional(),
+  /** Token reuse (opt-in): hand back a live token instead of signing a new one. */
+  reuse: z.strictObject({ enabled: z.boolean().optional(), min_remaining_fraction: z.number().gt(0).lt(1).optional() }).optional(),
+});
+
+const keySchema = z.strictObject({
+  /** Seconds a rotated-in key is published before it signs anything. */
+  pre_publish: z.number().int().min(0).optional(),
+});
+
+const realmSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'lowercase letters, digits and inner hyphens, 1-63 characters'),
+  assertions: assertionSchema.optional(),
+  tokens: tokenSchema.optional(),
+  keys: keySchema.optional(),
+  clients: z.array(clientMetadataSchema).optional(),
+});
+
+export const configFileSchema = z.strictObject({
+  issuer: z.string().optional(),
+  listen: z.strictObject({ host: z.string().optional(), port: z.number().int().min(0).max(65535).optional() }).optional(),
+  storage: z.strictObject({ url: z.string().optional() }).optional(),
+  kek: z.strictObject({ file: z.string().optional() }).optional(),
+  log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional() }).optional(),
+  http: z.strictObject({ body_limit: z.number().int().min(1024).max(1048576).optional(), trust_proxy: z.boolean().optional() }).optional(),
+  jwks_fetch: z.strictObject({
+    timeout_ms: z.number().int().positive().optional(),
+    max_bytes: z.number().int().positive().optional(),
+    min_cache: z.number().int().min(0).optional(),
+    max_cache: z.number().int().min(0).optional(),
+    cooldown: z.number().int().min(0).optional(),
+  }).optional(),
+  demo_client: z.boolean().optional(),
+  assertions: assertionSchema.optional(),
+  tokens: tokenSchema.optional(),
+  keys: keySchema.optional(),
+  /** Clients of the default realm, upserted at start-up. */
+  clients: z.array(clientMetadataSchema).optional(),
+  realms: z.array(realmSchema).optional(),
+});
+export type ConfigFile = z.infer<typeof configFileSchema>;
+
+/** Formats zod issues as "path.to.field: message" lines. */
+export function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
+  return issues
+    .map((i) => {
+      const path = i.path.length ? i.path.map(String).join('.') : '(root)';
+      const extra = i.code === 'unrecognized_keys' ? ` (${(i as { keys: string[] }).keys.join(', ')})` : '';
+      return `${path}: ${i.message}${extra}`;
+    })
+    .join('\n');
+}

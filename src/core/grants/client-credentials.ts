@@ -1,0 +1,88 @@
+/**
+ * The client credentials grant (RFC 6749 §4.4): the client may use the grant, the scope is within
+ * its allowed set (or its defaults), the audience is one of its allowed resources (RFC 8707) or the
+ * default, then an RFC 9068 token is minted.
+ */
+import { InvalidScopeError, InvalidTargetError, UnauthorizedClientError } from '../errors/index.ts';
+import { parseScope, type TokenResponse } from '../../shared/oauth.ts';
+import type { RealmConfig } from '../config/index.ts';
+import type { PreparedClient } from '../clients/registry.ts';
+import { mintAccessToken } from '../tokens/access-token.ts';
+import type { KeyManager } from '../keys/key-manager.ts';
+import type { TokenReuseCache } from '../tokens/reuse.ts';
+import type { Clock, RevocationStore } from '../ports/index.ts';
+
+export const grantType = 'client_credentials' as const;
+
+/** Parameters this grant reads besides client authentication. */
+export const parameters = ['scope', 'resource'] as const;
+
+export interface GrantInput {
+  realm: RealmConfig;
+  client: PreparedClient;
+  scope: string | undefined;
+  resources: string[] | undefined;
+}
+
+export interface GrantDeps {
+  keys: KeyManager;
+  clock: Clock;
+  reuse: TokenReuseCache;
+  revocations: RevocationStore;
+}
+
+export function grantedScopes(client: PreparedClient, requested: string | undefined): string[] {
+  const allowed = client.record.scopes;
+  if (requested === undefined) {
+    const defaults = client.record.defaultScopes ?? allowed;
+    if (defaults.length === 0) throw new InvalidScopeError('no scope requested and the client has no default scope');
+    return defaults;
+  }
+  const asked = parseScope(requested);
+  if (!asked) throw new InvalidScopeError('scope is not a valid space-delimited list of scope tokens');
+  if (asked.length === 0) throw new InvalidScopeError('scope is empty');
+  for (const s of asked) {
+    if (!allowed.includes(s)) throw new InvalidScopeError(`scope ${s} is not allowed for this client`);
+  }
+  return asked;
+}
+
+export function audienceFor(realm: RealmConfig, client: PreparedClient, resources: string[] | undefined): string | string[] {
+  if (resources && resources.length) {
+    const allowed = client.record.allowedResources ?? [];
+    for (const r of resources) {
+      if (!allowed.includes(r)) throw new InvalidTargetError(`resource ${r} is not allowed for this client`);
+    }
+    const unique = [...new Set(resources)];
+    return unique.length === 1 ? unique[0]! : unique;
+  }
+  return client.record.defaultResource ?? realm.tokens.defaultAudience ?? realm.issuer;
+}
+
+export async function handleClientCredentials(input: GrantInput, deps: GrantDeps): Promise<TokenResponse> {
+  const { realm, client } = input;
+  const record = client.record;
+  if (!record.grantTypes.includes(grantType)) throw new UnauthorizedClientError('the client is not allowed to use the client_credentials grant');
+  const scopes = grantedScopes(client, input.scope);
+  const audience = audienceFor(realm, client, input.resources);
+  const scope = scopes.join(' ');
+  const now = Math.floor(deps.clock.now() / 1000);
+
+  const reuse = record.tokenReuse ?? realm.tokens.reuse.enabled;
+  if (reuse) {
+    const kept = await deps.reuse.take(realm.name, record.clientId, scope, audience, now, deps.revocations);
+    if (kept) return { access_token: kept.token, token_type: 'Bearer', expires_in: kept.exp - now, scope };
+  }
+  const ttl = record.accessTokenTtl ?? realm.tokens.ttlSeconds;
+  const minted = mintAccessToken(deps.keys, realm.name, {
+    issuer: realm.issuer,
+    clientId: record.clientId,
+    audience,
+    scope,
+    ttlSeconds: ttl,
+    now,
+    extraClaims: record.extraClaims,
+  });
+  if (reuse) deps.reuse.keep(realm.name, record.clientId, scope, audience, minted.token, minted.claims, realm.tokens.reuse.minRemainingFraction);
+  return { access_token: minted.token, token_type: 'Bearer', expires_in: ttl, scope };
+}

@@ -1,0 +1,218 @@
+/**
+ * The realms' signing keys. Private keys are decrypted once into KeyObjects and never leave this
+ * module; storage only ever holds them encrypted with the KEK.
+ *
+ * Life of a key: created with `activatesAt` in the future (pre-publication: it is in the JWKS but
+ * signs nothing yet) → signs from `activatesAt` until the next key activates → stays published
+ * until every token it signed has expired (successor's activatesAt + max token lifetime + skew) →
+ * left out of the JWKS. A revoked key (compromise) is neither published nor used at once.
+ */
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import type { RealmConfig } from '../config/index.ts';
+import type { KeyEncryptionKey } from '../crypto/kek.ts';
+import { b64urlJson, type AsymmetricAlg } from '../crypto/jws.ts';
+import type { ChangeFeed, Clock, Jwk, SigningKeyRecord, SigningKeyStore } from '../ports/index.ts';
+
+/** Leeway added to a retired key's publication for resource servers' clock skew. */
+const RETENTION_SKEW_MS = 5 * 60 * 1000;
+
+export interface ActiveKey {
+  kid: string;
+  alg: AsymmetricAlg;
+  key: KeyObject;
+  /** base64url of the protected header {alg, typ: 'at+jwt', kid}, computed once. */
+  headerB64: string;
+}
+
+interface LoadedKey {
+  record: SigningKeyRecord;
+  publicKey: KeyObject;
+  privateKey: KeyObject | undefined;
+  headerB64: string;
+}
+
+interface RealmKeys {
+  keys: LoadedKey[]; // ordered by activatesAt ascending
+}
+
+export function privateKeyAad(realm: string, kid: string): string {
+  return `signing-key:${realm}:${kid}`;
+}
+
+/** RFC 7638 JWK thumbprint (SHA-256), used as kid. */
+export function jwkThumbprint(jwk: Jwk): string {
+  const members: Record<string, Record<string, unknown>> = {
+    EC: { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y },
+    RSA: { e: jwk.e, kty: jwk.kty, n: jwk.n },
+    OKP: { crv: jwk.crv, kty: jwk.kty, x: jwk.x },
+  };
+  const m = members[jwk.kty];
+  if (!m) throw new TypeError(`unsupported kty ${jwk.kty}`);
+  return createHash('sha256').update(JSON.stringify(m)).digest('base64url');
+}
+
+export function generateSigningKey(realm: string, alg: AsymmetricAlg, kek: KeyEncryptionKey, now: number, activatesAt: number): SigningKeyRecord {
+  const pair =
+    alg === 'EdDSA'
+      ? generateKeyPairSync('ed25519')
+      : alg.startsWith('ES')
+        ? generateKeyPairSync('ec', { namedCurve: alg === 'ES256' ? 'P-256' : 'P-384' })
+        : generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const pub = pair.publicKey.export({ format: 'jwk' }) as Jwk;
+  const kid = jwkThumbprint(pub);
+  const publicJwk: Jwk = { ...pub, kid, alg, use: 'sig' };
+  const der = pair.privateKey.export({ format: 'der', type: 'pkcs8' });
+  return {
+    realm,
+    kid,
+    alg,
+    publicJwk,
+    privateKeyEncrypted: kek.encrypt(der, privateKeyAad(realm, kid)),
+    createdAt: now,
+    activatesAt,
+  };
+}
+
+export class KeyManager {
+  readonly #store: SigningKeyStore;
+  readonly #kek: KeyEncryptionKey;
+  readonly #clock: Clock;
+  readonly #realms: ReadonlyMap<string, RealmConfig>;
+  readonly #changes: ChangeFeed | undefined;
+  readonly #loaded = new Map<string, RealmKeys>();
+  readonly #decrypted = new Map<string, KeyObject>(); // `${realm}\0${kid}` → private KeyObject
+
+  constructor(opts: { store: SigningKeyStore; kek: KeyEncryptionKey; clock: Clock; realms: ReadonlyMap<string, RealmConfig>; changes?: ChangeFeed }) {
+    this.#store = opts.store;
+    this.#kek = opts.kek;
+    this.#clock = opts.clock;
+    this.#realms = opts.realms;
+    this.#changes = opts.changes;
+    this.#changes?.subscribe((e) => {
+      if (e.kind === 'keys' && this.#realms.has(e.realm)) void this.reload(e.realm).catch(() => undefined);
+    });
+  }
+
+  /**
+   * Loads every realm's keys, creating the first key of a realm that has none (active at once), and
+   * a successor when the configured signing alg differs from the current key's (pre-published).
+   */
+  async init(): Promise<void> {
+    for (const realm of this.#realms.values()) {
+      await this.reload(realm.name);
+      const now = this.#clock.now();
+      const current = this.#current(realm.name, now);
+      const newest = this.#loaded.get(realm.name)?.keys.at(-1);
+      if (!current) {
+        await this.#add(generateSigningKey(realm.name, realm.tokens.signingAlg, this.#kek, now, now));
+      } else if (newest && newest.record.alg !== realm.tokens.signingAlg && !newest.record.revokedAt) {
+        await this.rotate(realm.name);
+      }
+    }
+  }
+
+  async reload(realm: string): Promise<void> {
+    const records = (await this.#store.list(realm)).sort((a, b) => a.activatesAt - b.activatesAt || a.kid.localeCompare(b.kid));
+    const keys: LoadedKey[] = [];
+    for (const record of records) {
+      if (record.revokedAt !== undefined) continue;
+      const id = `${realm}\0${record.kid}`;
+      let privateKey = this.#decrypted.get(id);
+      if (!privateKey) {
+        privateKey = createPrivateKey({ key: this.#kek.decrypt(record.privateKeyEncrypted, privateKeyAad(realm, record.kid)), format: 'der', type: 'pkcs8' });
+        this.#decrypted.set(id, privateKey);
+      }
+      keys.push({
+        record,
+        publicKey: createPublicKey(privateKey),
+        privateKey,
+        headerB64: b64urlJson({ alg: record.alg, typ: 'at+jwt', kid: record.kid }),
+      });
+    }
+    this.#loaded.set(realm, { keys });
+  }
+
+  /** The key that signs now. Throws when the realm has none (init() not run). */
+  signingKey(realm: string): ActiveKey {
+    const k = this.#current(realm, this.#clock.now());
+    if (!k || !k.privateKey) throw new Error(`realm ${realm} has no active signing key`);
+    return { kid: k.record.kid, alg: k.record.alg as AsymmetricAlg, key: k.privateKey, headerB64: k.headerB64 };
+  }
+
+  /** A published key by kid, for verifying this server's own tokens. */
+  verificationKey(realm: string, kid: string): { key: KeyObject; alg: AsymmetricAlg } | undefined {
+    const now = this.#clock.now();
+    const keys = this.#loaded.get(realm)?.keys ?? [];
+    const i = keys.findIndex((k) => k.record.kid === kid);
+    if (i < 0 || !this.#isPublished(keys, i, realm, now)) return undefined;
+    const k = keys[i]!;
+    return { key: k.publicKey, alg: k.record.alg as AsymmetricAlg };
+  }
+
+  /** The realm's public JWK Set: upcoming, current and still-needed retired keys. */
+  jwks(realm: string): { keys: Jwk[] } {
+    const now = this.#clock.now();
+    const keys = this.#loaded.get(realm)?.keys ?? [];
+    return { keys: keys.filter((_, i) => this.#isPublished(keys, i, realm, now)).map((k) => ({ ...k.record.publicJwk })) };
+  }
+
+  /** Key records with their state, for `tessera keys list`. */
+  describe(realm: string): Array<{ kid: string; alg: string; state: 'next' | 'active' | 'retired' | 'expired'; activatesAt: number }> {
+    const now = this.#clock.now();
+    const keys = this.#loaded.get(realm)?.keys ?? [];
+    const current = this.#current(realm, now);
+    return keys.map((k, i) => ({
+      kid: k.record.kid,
+      alg: k.record.alg,
+      activatesAt: k.record.activatesAt,
+      state: k === current ? 'active' : k.record.activatesAt > now ? 'next' : this.#isPublished(keys, i, realm, now) ? 'retired' : 'expired',
+    }));
+  }
+
+  /**
+   * Adds the next key: published now, signing after the realm's pre-publication period (or at once
+   * with `immediate`). Resolves the new kid.
+   */
+  async rotate(realm: string, opts: { immediate?: boolean } = {}): Promise<{ kid: string; activatesAt: number }> {
+    const cfg = this.#realms.get(realm);
+    if (!cfg) throw new Error(`unknown realm ${realm}`);
+    const now = this.#clock.now();
+    const activatesAt = opts.immediate ? now : now + cfg.keys.prePublishSeconds * 1000;
+    const record = generateSigningKey(realm, cfg.tokens.signingAlg, this.#kek, now, activatesAt);
+    await this.#add(record);
+    return { kid: record.kid, activatesAt };
+  }
+
+  /** Withdraws a key at once (compromise): it is no longer published nor used. */
+  async revoke(realm: string, kid: string): Promise<boolean> {
+    const record = (await this.#store.list(realm)).find((r) => r.kid === kid);
+    if (!record || record.revokedAt !== undefined) return false;
+    await this.#store.put({ ...record, revokedAt: this.#clock.now() });
+    await this.reload(realm);
+    await this.#changes?.publish({ realm, kind: 'keys', id: '' });
+    return true;
+  }
+
+  /** Earliest instant a future rotation could be signing (for tests and `keys list`). */
+  #current(realm: string, now: number): LoadedKey | undefined {
+    const keys = this.#loaded.get(realm)?.keys ?? [];
+    let current: LoadedKey | undefined;
+    for (const k of keys) if (k.record.activatesAt <= now) current = k;
+    return current;
+  }
+
+  #isPublished(keys: LoadedKey[], i: number, realm: string, now: number): boolean {
+    const k = keys[i]!;
+    if (k.record.activatesAt > now) return true; // pre-published
+    const successor = keys.slice(i + 1).find((s) => s.record.activatesAt <= now);
+    if (!successor) return true; // the current key
+    const maxTtlMs = (this.#realms.get(realm)?.tokens.maxTtlSeconds ?? 86400) * 1000;
+    return now < successor.record.activatesAt + maxTtlMs + RETENTION_SKEW_MS;
+  }
+
+  async #add(record: SigningKeyRecord): Promise<void> {
+    await this.#store.put(record);
+    await this.reload(record.realm);
+    await this.#changes?.publish({ realm: record.realm, kind: 'keys', id: '' });
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * buildApp: the thin HTTP adapter. It turns requests into core inputs (every value of every form
+ * parameter, the Authorization header) and core results or errors into responses, in one place:
+ * status, JSON, Cache-Control: no-store, WWW-Authenticate, Retry-After. It never calls listen(),
+ * so tests can use inject() as well as a real socket.
+ */
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { AuthorizationServer } from '../core/server.ts';
+import { DEFAULT_REALM, type RealmConfig } from '../core/config/index.ts';
+import { InvalidRequestError, OAuthError, ServerError, StorageUnavailableError, TemporarilyUnavailableError } from '../core/errors/index.ts';
+import { parseForm } from '../core/params.ts';
+
+export interface AppOptions {
+  logger: Logger;
+}
+
+const NOT_FORM = Symbol('not a form body');
+const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
+const CREDENTIAL_PARAMS = ['client_secret', 'client_assertion', 'client_assertion_type', 'client_id', 'token'];
+
+type Endpoint = 'token' | 'introspect' | 'revoke';
+
+export function buildApp(server: AuthorizationServer, opts: AppOptions): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: opts.logger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: server.config.bodyLimitBytes,
+    trustProxy: server.config.trustProxy,
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    exposeHeadRoutes: true,
+    return503OnClosing: true,
+  } as never) as unknown as FastifyInstance;
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => done(null, parseForm(body as string)));
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, _body, done) => done(null, NOT_FORM));
+
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const line = { reqId: request.id, method: request.method, path: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) };
+    if (reply.statusCode >= 500) request.log.error(line, 'request failed');
+    else request.log.debug(line, 'request');
+  });
+
+  app.setErrorHandler((error, request, reply) => sendError(request, reply, error));
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).header('cache-control', 'no-store').send({ error: 'not_found', error_description: 'no such endpoint' });
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    try {
+      await server.ready();
+      return { status: 'ready' };
+    } catch {
+      return reply.code(503).header('retry-after', '1').send({ status: 'not ready' });
+    }
+  });
+
+  const realmOf = (request: FastifyRequest): RealmConfig | undefined => {
+    const name = (request.params as { realm?: string }).realm ?? DEFAULT_REALM;
+    return name === DEFAULT_REALM && (request.params as { realm?: string }).realm !== undefined ? undefined : server.realm(name);
+  };
+  const notFound = (reply: FastifyReply) => reply.code(404).header('cache-control', 'no-store').send({ error: 'not_found', error_description: 'no such realm' });
+
+  const endpoint = (kind: Endpoint) => async (request: FastifyRequest, reply: FastifyReply) => {
+    const realm = realmOf(request);
+    if (!realm) return notFound(reply);
+    const params = request.body;
+    if (!(params instanceof Map)) throw new InvalidRequestError('the request body must be application/x-www-form-urlencoded');
+    const query = request.query as Record<string, unknown>;
+    if (CREDENTIAL_PARAMS.some((p) => p in query)) throw new InvalidRequestError('credentials and tokens must not be sent in the query string');
+    const input = { realm, params, authorization: request.headers.authorization };
+    reply.headers(NO_STORE);
+    if (kind === 'token') return reply.send(await server.token(input));
+    if (kind === 'introspect') return reply.send(await server.introspect(input));
+    await server.revoke(input);
+    return reply.code(200).send();
+  };
+
+  const methodNotAllowed = async (_request: FastifyRequest, reply: FastifyReply) =>
+    reply.code(405).headers({ allow: 'POST', ...NO_STORE }).send({ error: 'invalid_request', error_description: 'use POST' });
+
+  for (const prefix of ['', '/realms/:realm']) {
+    for (const [path, kind] of [['/oauth2/token', 'token'], ['/oauth2/introspect', 'introspect'], ['/oauth2/revoke', 'revoke']] as const) {
+      app.post(prefix + path, endpoint(kind));
+      app.route({ method: ['GET', 'PUT', 'DELETE', 'PATCH'], url: prefix + path, handler: methodNotAllowed });
+    }
+    app.get(prefix + '/jwks', async (request, reply) => {
+      const realm = realmOf(request);
+      if (!realm) return notFound(reply);
+      return reply.header('cache-control', 'public, max-age=300').type('application/jwk-set+json').send(server.jwks(realm.name));
+    });
+  }
+
+  const metadata = async (request: FastifyRequest, reply: FastifyReply) => {
+    const realm = realmOf(request);
+    const doc = realm && server.metadata(realm.name);
+    if (!doc) return notFound(reply);
+    return reply.header('cache-control', 'public, max-age=300').send(doc);
+  };
+  for (const doc of ['oauth-authorization-server', 'openid-configuration']) {
+    app.get(`/.well-known/${doc}`, metadata);
+    app.get(`/.well-known/${doc}/realms/:realm`, metadata); // RFC 8414 §3: path-inserted
+    app.get(`/realms/:realm/.well-known/${doc}`, metadata); // appended, as OpenID discovery does
+  }
+  return app;
+}
+
+function sendError(request: FastifyRequest, reply: FastifyReply, error: unknown): FastifyReply {
+  let oauth: OAuthError;
+  let status: number;
+  if (error instanceof OAuthError) {
+    oauth = error;
+    status = error.status;
+  } else if (error instanceof StorageUnavailableError) {
+    oauth = new TemporarilyUnavailableError('the service is temporarily unavailable', error.message);
+    status = 503;
+  } else {
+    const e = error as { statusCode?: number; code?: string; message?: string };
+    if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+      status = e.statusCode;
+      const description = status === 413 ? 'request body too large' : status === 415 ? 'unsupported content type' : 'malformed request';
+      oauth = new InvalidRequestError(description, `${e.code ?? ''} ${e.message ?? ''}`);
+      if (status === 415) status = 400;
+    } else {
+      request.log.error({ reqId: request.id, err: error }, 'unexpected error');
+      oauth = new ServerError('');
+      status = 500;
+    }
+  }
+  if (status < 500) request.log.info({ reqId: request.id, error: oauth.error, detail: oauth.detail ?? oauth.description }, 'oauth error');
+  else if (oauth instanceof TemporarilyUnavailableError) request.log.warn({ reqId: request.id, detail: oauth.detail }, 'dependency unavailable');
+  reply.code(status).headers(NO_STORE);
+  if (status === 401) reply.header('www-authenticate', `Basic realm="tessera", charset="UTF-8"`);
+  if (oauth instanceof TemporarilyUnavailableError) reply.header('retry-after', String(oauth.retryAfterSeconds));
+  return reply.send(oauth.toJSON());
+}
