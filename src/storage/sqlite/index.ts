@@ -305,7 +305,7 @@ class SqliteChangeFeed implements ChangeFeed {
     };
   }
 
-  /** Stops polling and forgets the listeners' bookkeeping (used when the last one leaves and by close()). */
+  /** Stops polling; runs when the last listener leaves and on close(). */
   stop(): void {
     clearInterval(this.#timer);
     this.#timer = undefined;
