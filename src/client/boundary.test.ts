@@ -13,7 +13,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const SELF = fileURLToPath(import.meta.url);
+const SRC = resolve(dirname(SELF), '..');
 const ENTRY_FOLDERS = ['client', 'resource-server'];
 const FORBIDDEN_FOLDERS = ['core', 'http', 'storage'];
 const DB_DRIVERS = [
@@ -81,7 +82,8 @@ function violations(file: string, ref: ImportRef): string[] {
 }
 
 describe('import boundary of tessera/client and tessera/resource-server', () => {
-  const files = ENTRY_FOLDERS.flatMap((folder) => walk(join(SRC, folder)));
+  // This file is the checker: its sample violations below are data, not imports.
+  const files = ENTRY_FOLDERS.flatMap((folder) => walk(join(SRC, folder))).filter((file) => file !== SELF);
 
   it('finds the entry points and their modules', () => {
     for (const folder of ENTRY_FOLDERS) assert.ok(files.includes(join(SRC, folder, 'index.ts')), `${folder}/index.ts exists`);

@@ -5,8 +5,8 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { generateKeyPairSync } from 'node:crypto';
-import { decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, type JWK } from 'jose';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, type CryptoKey, type JWK } from 'jose';
 import { CLIENT_ASSERTION_TYPE_JWT_BEARER } from '../shared/oauth.ts';
 import { DiscoveryError, TokenClient, TokenError, TransportError, type TokenClientOptions } from './index.ts';
 
@@ -34,6 +34,13 @@ class FakeAuthorizationServer {
   script: Answer[] = [];
   /** `expires_in` of the default answer. */
   expiresIn = 300;
+  /**
+   * Verification keys for JWT client assertions by client id. When the token endpoint receives a
+   * client_assertion it verifies it (signature, iss = sub = client_id, aud, 60 s lifetime, unused
+   * jti) and answers invalid_client on any failure.
+   */
+  assertionKeys = new Map<string, CryptoKey | KeyObject | Uint8Array>();
+  readonly #seenJtis = new Set<string>();
   /** Access tokens the protected API rejects with invalid_token. */
   revoked = new Set<string>();
   apiCalls: string[] = [];
@@ -61,6 +68,7 @@ class FakeAuthorizationServer {
     this.revoked.clear();
     this.metadata.clear();
     this.expiresIn = 300;
+    this.assertionKeys.clear();
   }
 
   /** Publishes RFC 8414 metadata for `issuer` at the path-inserted location. */
@@ -81,6 +89,8 @@ class FakeAuthorizationServer {
     if (req.method === 'POST' && url.pathname === '/token') {
       const call = { headers: req.headers, form: new URLSearchParams(Buffer.concat(chunks).toString('utf8')) };
       this.tokenCalls.push(call);
+      const rejection = await this.#checkAssertion(call.form);
+      if (rejection) return json(res, 401, { error: 'invalid_client', error_description: rejection });
       const answer = this.script.shift() ?? {
         status: 200,
         body: { access_token: `token-${this.tokenCalls.length}`, token_type: 'Bearer', expires_in: this.expiresIn, scope: call.form.get('scope') ?? '' },
@@ -99,6 +109,29 @@ class FakeAuthorizationServer {
       return json(res, 200, { token, body: Buffer.concat(chunks).toString('utf8') });
     }
     json(res, 404, { error: 'not_found' });
+  }
+
+  /** Returns why the request's client assertion is unacceptable, or undefined when none or fine. */
+  async #checkAssertion(form: URLSearchParams): Promise<string | undefined> {
+    const assertion = form.get('client_assertion');
+    if (assertion === null) return undefined;
+    const clientId = form.get('client_id') ?? '';
+    const key = this.assertionKeys.get(clientId);
+    if (form.get('client_assertion_type') !== CLIENT_ASSERTION_TYPE_JWT_BEARER || !key) return 'unexpected assertion';
+    try {
+      const { payload } = await jwtVerify(assertion, key, {
+        issuer: clientId,
+        subject: clientId,
+        audience: [this.origin, `${this.origin}/token`],
+        requiredClaims: ['jti', 'iat', 'exp'],
+      });
+      if (payload.exp! - payload.iat! !== 60) return 'lifetime is not 60 s';
+      if (this.#seenJtis.has(payload.jti!)) return 'jti replayed';
+      this.#seenJtis.add(payload.jti!);
+      return undefined;
+    } catch (error) {
+      return (error as Error).message.replace(/"/g, "'");
+    }
   }
 }
 
@@ -339,8 +372,11 @@ describe('client authentication', () => {
 
   it('client_secret_jwt signs an HS256 assertion the server can verify', async () => {
     const secret = 'a-long-shared-secret-of-at-least-32-bytes!';
+    as.assertionKeys.set('svc-a', new TextEncoder().encode(secret));
     const now = Date.now();
     await client({ auth: { method: 'client_secret_jwt', clientSecret: secret }, now: () => now }).getToken();
+    const wrong = client({ auth: { method: 'client_secret_jwt', clientSecret: `${secret}-but-wrong` } }).getToken();
+    await assert.rejects(wrong, (e: unknown) => e instanceof TokenError && e.error === 'invalid_client' && e.status === 401);
     const form = as.tokenCalls[0]!.form;
     assert.equal(form.get('client_assertion_type'), CLIENT_ASSERTION_TYPE_JWT_BEARER);
     assert.equal(form.get('client_id'), 'svc-a');
@@ -363,19 +399,25 @@ describe('client authentication', () => {
     const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const pem = rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 
+    as.assertionKeys.set('svc-a', publicKey);
+    as.assertionKeys.set('svc-rsa', rsa.publicKey);
     await client({ auth: { method: 'private_key_jwt', privateKey: jwk } }).getToken();
     await client({
+      clientId: 'svc-rsa',
       auth: { method: 'private_key_jwt', privateKey: pem, kid: 'rsa-1' },
       assertionAudience: 'token_endpoint',
       assertionTyp: 'client-authentication+jwt',
     }).getToken();
-    await client({ auth: { method: 'private_key_jwt', privateKey: rsa.privateKey, alg: 'PS256' } }).getToken();
+    await client({ clientId: 'svc-rsa', auth: { method: 'private_key_jwt', privateKey: rsa.privateKey, alg: 'PS256' } }).getToken();
+    const otherKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+    const forged = client({ auth: { method: 'private_key_jwt', privateKey: otherKey } }).getToken();
+    await assert.rejects(forged, (e: unknown) => e instanceof TokenError && e.error === 'invalid_client');
 
     const [first, second, third] = as.tokenCalls.map((c) => c.form.get('client_assertion')!);
-    const ec = await jwtVerify(first!, publicKey, { issuer: 'svc-a', subject: 'svc-a', audience: issuer, typ: 'JWT' });
+    const ec = await jwtVerify(first!, publicKey, { typ: 'JWT', audience: issuer });
     assert.equal(ec.protectedHeader.alg, 'ES256');
     assert.equal(ec.protectedHeader.kid, 'k-1');
-    const rs = await jwtVerify(second!, rsa.publicKey, { audience: `${as.origin}/token`, typ: 'client-authentication+jwt' });
+    const rs = await jwtVerify(second!, rsa.publicKey, { issuer: 'svc-rsa', audience: `${as.origin}/token`, typ: 'client-authentication+jwt' });
     assert.equal(rs.protectedHeader.alg, 'RS256');
     assert.equal(rs.protectedHeader.kid, 'rsa-1');
     assert.equal(rs.payload.exp! - rs.payload.iat!, 60);
@@ -384,9 +426,11 @@ describe('client authentication', () => {
   });
 
   it('signs a fresh assertion (new jti) for every attempt', async () => {
+    const secret = 'another-sufficiently-long-secret-value';
+    as.assertionKeys.set('svc-a', new TextEncoder().encode(secret));
     as.script.push({ status: 503 }, { status: 502 });
     const { sleep } = recordingSleep();
-    await client({ sleep, auth: { method: 'client_secret_jwt', clientSecret: 'another-sufficiently-long-secret-value' } }).getToken();
+    await client({ sleep, auth: { method: 'client_secret_jwt', clientSecret: secret } }).getToken();
     const jtis = as.tokenCalls.map((c) => JSON.parse(Buffer.from(c.form.get('client_assertion')!.split('.')[1]!, 'base64url').toString()).jti);
     assert.equal(new Set(jtis).size, 3);
   });

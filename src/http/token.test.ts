@@ -217,3 +217,22 @@ describe('token endpoint: errors (RFC 6749 §5.2)', () => {
     }
   });
 });
+
+describe('token endpoint: storage faults', () => {
+  it('storage unavailable → 503 temporarily_unavailable with Retry-After, no token', async () => {
+    const { StorageUnavailableError } = await import('../core/errors/index.ts');
+    const original = t.server.storage.clients.get;
+    t.server.clients.clear();
+    t.server.storage.clients.get = async () => {
+      throw new StorageUnavailableError('connection refused');
+    };
+    try {
+      const res = await token({ grant_type: 'client_credentials' }, { authorization: basic('basic-client', SPECIAL) });
+      assert.equal(res.status, 503);
+      assert.equal(res.headers['retry-after'], '1');
+      assert.deepEqual(res.body, { error: 'temporarily_unavailable', error_description: 'the service is temporarily unavailable' });
+    } finally {
+      t.server.storage.clients.get = original;
+    }
+  });
+});

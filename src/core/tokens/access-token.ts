@@ -42,7 +42,7 @@ export function mintAccessToken(keys: KeyManager, realm: string, input: MintInpu
 }
 
 /** Longest token we bother parsing; anything longer is not ours. */
-const MAX_TOKEN_LENGTH = 16 * 1024;
+const MAX_TOKEN_LENGTH = 8 * 1024;
 
 /**
  * Verifies a token as this realm's: signature by a published key, typ at+jwt, iss, and the
