@@ -163,7 +163,7 @@ function normalizeRequest(request: TokenRequest): NormalizedRequest {
   const scopes = normalizeScope(request.scope);
   const resources = [...new Set(toList(request.resource))].sort();
   for (const resource of resources) {
-    if (!URL.canParse(resource) || new URL(resource).hash !== '' || resource.includes('#')) {
+    if (!URL.canParse(resource) || resource.includes('#')) {
       throw new TypeError(`resource must be an absolute URI without fragment: ${resource}`);
     }
   }

@@ -4,12 +4,11 @@
  * other libraries (express-oauth2-jwt-bearer) declare it with their own type.
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { VerifiedAccessToken } from './claims.ts';
+import { missingScopes, type VerifiedAccessToken } from './claims.ts';
 import { BearerError } from './errors.ts';
 import { urlHasAccessToken } from './extract.ts';
 import { scopeList } from './options.ts';
 import { bodyHasAccessToken, errorResponse, REALM, toVerifier, type BearerAuthenticated, type BearerMiddlewareOptions } from './response.ts';
-import { missingScopes } from './claims.ts';
 
 /** Middleware that requires a valid bearer token (and `options.scopes`), then sets `req.auth`. */
 export function expressBearer(options: BearerMiddlewareOptions): RequestHandler {

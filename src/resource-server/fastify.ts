@@ -4,8 +4,7 @@
  * for every route of a context (`app.addHook('preHandler', fastifyBearer(...))`).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { VerifiedAccessToken } from './claims.ts';
-import { missingScopes } from './claims.ts';
+import { missingScopes, type VerifiedAccessToken } from './claims.ts';
 import { BearerError } from './errors.ts';
 import { urlHasAccessToken } from './extract.ts';
 import { scopeList } from './options.ts';

@@ -1,0 +1,218 @@
+/**
+ * The three servers under test as child processes: start (timed from spawn to the first token
+ * served), sample memory from /proc, stop. Every child is tracked, so an aborted harness still
+ * stops what it started.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { tesseraConfigYaml, type Fixture } from './fixtures.ts';
+
+export type ServerName = 'tessera' | 'oidc-provider' | 'ceiling';
+export const SERVER_NAMES: readonly ServerName[] = ['tessera', 'oidc-provider', 'ceiling'];
+export const SERVER_LABELS: Record<ServerName, string> = {
+  tessera: 'Tessera (SQLite)',
+  'oidc-provider': 'oidc-provider',
+  ceiling: 'ceiling (node:http)',
+};
+
+/** Endpoint paths of each server. */
+export const PATHS: Record<ServerName, { token: string; introspect: string; jwks: string }> = {
+  tessera: { token: '/oauth2/token', introspect: '/oauth2/introspect', jwks: '/jwks' },
+  'oidc-provider': { token: '/token', introspect: '/token/introspection', jwks: '/jwks' },
+  ceiling: { token: '/token', introspect: '/introspect', jwks: '/jwks' },
+};
+
+export const ROOT = new URL('../../', import.meta.url).pathname;
+
+export interface RunningServer {
+  name: ServerName;
+  port: number;
+  origin: string;
+  issuer: string;
+  pid: number;
+  child: ChildProcess;
+  /** Milliseconds from spawn() to the first 200 token response. */
+  startupMs: number;
+  dir: string;
+  stderr: () => string;
+}
+
+const live = new Set<ChildProcess>();
+function killAll(): void {
+  for (const child of live) {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+}
+process.once('exit', killAll);
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    killAll();
+    process.exit(130);
+  });
+}
+
+export async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+export interface HttpResult {
+  status: number;
+  body: string;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/** One request on a fresh connection. */
+export function send(origin: string, req: { method: string; path: string; headers?: Record<string, string>; body?: string }, timeoutMs = 10_000): Promise<HttpResult> {
+  return new Promise((resolve, reject) => {
+    const url = new URL(req.path, origin);
+    const r = httpRequest(
+      { host: url.hostname, port: url.port, path: url.pathname + url.search, method: req.method, headers: { ...req.headers, ...(req.body !== undefined ? { 'content-length': Buffer.byteLength(req.body) } : {}) }, agent: false, timeout: timeoutMs },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
+        res.on('error', reject);
+      },
+    );
+    r.on('timeout', () => r.destroy(new Error(`timeout after ${timeoutMs} ms`)));
+    r.on('error', reject);
+    if (req.body !== undefined) r.write(req.body);
+    r.end();
+  });
+}
+
+export function basicHeader(id: string, secret: string): string {
+  const enc = (s: string) => encodeURIComponent(s).replace(/%20/g, '+');
+  return `Basic ${Buffer.from(`${enc(id)}:${enc(secret)}`).toString('base64')}`;
+}
+
+export const FORM = 'application/x-www-form-urlencoded';
+
+export interface StartOptions {
+  fixture: Fixture;
+  fixtureFile: string;
+  /** Extra node flags (e.g. --cpu-prof) for the server process. */
+  nodeFlags?: string[];
+  timeoutMs?: number;
+}
+
+/**
+ * Starts one server and waits until it has served a token to the Basic client. The clock runs from
+ * just before spawn() (so it includes node start-up, module loading, storage migration and key
+ * generation) to the arrival of the first 200.
+ */
+export async function startServer(name: ServerName, opts: StartOptions): Promise<RunningServer> {
+  const port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  const dir = mkdtempSync(join(tmpdir(), `bench-${name}-`));
+  let args: string[];
+  const env: Record<string, string | undefined> = { ...process.env, NODE_ENV: 'production' };
+  delete env.NODE_OPTIONS;
+  if (name === 'tessera') {
+    const configFile = join(dir, 'tessera.yaml');
+    writeFileSync(configFile, tesseraConfigYaml(opts.fixture, { issuer: origin, port, sqlitePath: join(dir, 'tessera.db') }));
+    args = [...(opts.nodeFlags ?? []), join(ROOT, 'bin/tessera.mjs'), 'serve', '--config', configFile];
+    Object.assign(env, {
+      TESSERA_PORT: String(port),
+      TESSERA_LOG_LEVEL: 'warn',
+      TESSERA_KEK: randomBytes(32).toString('hex'),
+      TESSERA_DEMO_CLIENT: 'false',
+    });
+  } else {
+    args = [...(opts.nodeFlags ?? []), '--import', 'tsx', join(ROOT, 'bench/servers', `${name}.ts`), opts.fixtureFile];
+    env.BENCH_PORT = String(port);
+  }
+  const basic = opts.fixture.basic;
+  const probe = {
+    method: 'POST',
+    path: PATHS[name].token,
+    headers: { 'content-type': FORM, authorization: basicHeader(basic.client_id, basic.secret) },
+    body: `grant_type=client_credentials&scope=${opts.fixture.scope}`,
+  };
+
+  const t0 = performance.now();
+  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  live.add(child);
+  let err = '';
+  child.stderr!.on('data', (c: Buffer) => void (err = (err + c.toString()).slice(-20_000)));
+  child.stdout!.on('data', () => undefined);
+  let exited: string | undefined;
+  child.once('exit', (code, signal) => {
+    live.delete(child);
+    exited = `exited with ${code ?? signal}`;
+  });
+
+  const deadline = t0 + (opts.timeoutMs ?? 60_000);
+  let last = '';
+  for (;;) {
+    if (exited) throw new Error(`${name} ${exited} before serving a token:\n${err}`);
+    if (performance.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${name} served no token within ${opts.timeoutMs ?? 60_000} ms (last: ${last}):\n${err}`);
+    }
+    try {
+      const res = await send(origin, probe, 2_000);
+      if (res.status === 200 && JSON.parse(res.body).access_token) break;
+      last = `${res.status} ${res.body.slice(0, 300)}`;
+    } catch (e) {
+      last = (e as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  const startupMs = performance.now() - t0;
+  return { name, port, origin, issuer: origin, pid: child.pid!, child, startupMs, dir, stderr: () => err };
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; removes the server's temp dir. */
+export async function stopServer(server: RunningServer, graceMs = 10_000): Promise<void> {
+  const { child } = server;
+  if (child.exitCode === null && child.signalCode === null) {
+    const done = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    await done;
+    clearTimeout(timer);
+  }
+  rmSync(server.dir, { recursive: true, force: true });
+}
+
+/** VmRSS and VmHWM of a process in bytes (undefined once it is gone). */
+export function memoryOf(pid: number): { rss: number; hwm: number } | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+    return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Samples VmRSS of `pid` every `everyMs` until stopped; resolves the peak in bytes. */
+export function sampleRss(pid: number, everyMs = 200): { stop(): number } {
+  let peak = memoryOf(pid)?.rss ?? 0;
+  const timer = setInterval(() => {
+    const m = memoryOf(pid);
+    if (m && m.rss > peak) peak = m.rss;
+  }, everyMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      const m = memoryOf(pid);
+      if (m && m.rss > peak) peak = m.rss;
+      return peak;
+    },
+  };
+}

@@ -1,0 +1,41 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { normaliseIssuer, resolveConfig } from './resolve.ts';
+
+describe('resolveConfig', () => {
+  it('applies defaults and derives realm endpoints', () => {
+    const c = resolveConfig({ issuer: 'https://as.example.com/', realms: [{ name: 'acme', tokens: { ttl: 600 } }] });
+    assert.equal(c.issuer, 'https://as.example.com');
+    const d = c.realms.get('default')!;
+    assert.equal(d.tokenEndpoint, 'https://as.example.com/oauth2/token');
+    assert.equal(d.tokens.ttlSeconds, 3600);
+    assert.equal(d.tokens.signingAlg, 'ES256');
+    assert.equal(d.assertions.audience, 'either');
+    assert.equal(d.assertions.maxLifetimeSeconds, 300);
+    const acme = c.realms.get('acme')!;
+    assert.equal(acme.issuer, 'https://as.example.com/realms/acme');
+    assert.equal(acme.jwksUri, 'https://as.example.com/realms/acme/jwks');
+    assert.equal(acme.tokens.ttlSeconds, 600);
+    assert.ok(Object.isFrozen(c) && Object.isFrozen(acme.tokens));
+  });
+  it('refuses unknown keys, naming the path', () => {
+    assert.throws(() => resolveConfig({ tokens: { ttl: 60, tll: 5 } }), /tokens: Unrecognized key.*tll/);
+    assert.throws(() => resolveConfig({ clients: [{ client_id: 'a', scopes: 'x' }] }), /clients\.0: Unrecognized key.*scopes/);
+  });
+  it('refuses wrong types and values, naming the path', () => {
+    assert.throws(() => resolveConfig({ listen: { port: 'eighty' } }), /listen\.port/);
+    assert.throws(() => resolveConfig({ assertions: { audience: 'anything' } }), /assertions\.audience/);
+    assert.throws(() => resolveConfig({ realms: [{ name: 'Bad Name' }] }), /realms\.0\.name/);
+    assert.throws(() => resolveConfig({ tokens: { ttl: 100, max_ttl: 50 } }), /tokens\.ttl: must not exceed max_ttl/);
+    assert.throws(() => resolveConfig({ clients: [{ client_id: 'a' }, { client_id: 'a' }] }), /clients\.1\.client_id: duplicate/);
+    assert.throws(() => resolveConfig({ realms: [{ name: 'x' }, { name: 'x' }] }), /duplicate realm/);
+  });
+  it('checks the issuer (RFC 8414 §2)', () => {
+    assert.throws(() => normaliseIssuer('http://as.example.com'), /must be https/);
+    assert.throws(() => normaliseIssuer('https://as.example.com/?a=b'), /no query or fragment/);
+    assert.throws(() => normaliseIssuer('https://as.example.com/#x'), /no query or fragment/);
+    assert.throws(() => normaliseIssuer('not a url'), /not a URL/);
+    assert.equal(normaliseIssuer('http://localhost:8080/'), 'http://localhost:8080');
+    assert.equal(normaliseIssuer('http://127.0.0.1:9/t/alpha'), 'http://127.0.0.1:9/t/alpha');
+  });
+});
