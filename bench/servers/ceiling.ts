@@ -91,7 +91,7 @@ function assertionClient(assertion: string): Client | undefined {
   const header = JSON.parse(Buffer.from(parts[0]!, 'base64url').toString('utf8')) as { alg?: string };
   const claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as { iss?: string; sub?: string; aud?: string; exp?: number; jti?: string };
   const client = clients.get(claims.iss ?? '');
-  if (!client || claims.sub !== claims.iss || header.alg !== client.alg) return undefined;
+  if (!client || claims.sub !== claims.iss || header.alg === undefined || header.alg !== client.alg) return undefined;
   if (!verifySignature(client, header.alg, `${parts[0]}.${parts[1]}`, Buffer.from(parts[2]!, 'base64url'))) return undefined;
   const now = Date.now() / 1000;
   if (typeof claims.exp !== 'number' || claims.exp < now || (claims.aud !== issuer && claims.aud !== tokenEndpoint)) return undefined;

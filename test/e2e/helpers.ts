@@ -140,3 +140,41 @@ export function decodeParts(token: string): { header: Record<string, unknown>; p
 export function longSecret(label: string): string {
   return `${label}-${'s3cr3t-'.repeat(10)}${randomUUID()}`;
 }
+
+export interface OAuthFailure {
+  status: number;
+  error: string;
+  error_description: string | undefined;
+  /** The WWW-Authenticate header, when the server sent one. */
+  challenge: string | null;
+}
+
+/**
+ * The OAuth error behind an oauth4webapi / openid-client failure: a ResponseBodyError carries it
+ * directly; a WWWAuthenticateChallengeError (any 401 with a challenge) leaves the body unread.
+ */
+export async function oauthFailure(err: unknown): Promise<OAuthFailure> {
+  const e = err as { code?: string; status?: number; error?: string; error_description?: string; response?: Response; message?: string };
+  if (e?.code === 'OAUTH_RESPONSE_BODY_ERROR') {
+    return { status: e.status!, error: e.error!, error_description: e.error_description, challenge: e.response?.headers.get('www-authenticate') ?? null };
+  }
+  if (e?.code === 'OAUTH_WWW_AUTHENTICATE_CHALLENGE' && e.response) {
+    const body = (await e.response.json()) as { error: string; error_description?: string };
+    return { status: e.response.status, error: body.error, error_description: body.error_description, challenge: e.response.headers.get('www-authenticate') };
+  }
+  throw new assert.AssertionError({ message: `not an OAuth error response: ${String(e?.code)} ${String(e?.message)}` });
+}
+
+/** Awaits a rejection and returns the OAuth error it carries. */
+export async function expectOAuthFailure(promise: Promise<unknown>): Promise<OAuthFailure> {
+  let caught: unknown;
+  try {
+    await promise;
+  } catch (err) {
+    caught = err;
+  }
+  if (caught === undefined) throw new assert.AssertionError({ message: 'expected the request to fail with an OAuth error' });
+  return oauthFailure(caught);
+}
+
+export const BASIC_CHALLENGE = 'Basic realm="tessera", charset="UTF-8"';

@@ -1,0 +1,410 @@
+/**
+ * PostgreSQL storage (the `postgres` package): pooled connections, prepared statements, one schema
+ * per deployment (or test run). Instances sharing a schema see each other's changes through
+ * LISTEN/NOTIFY. With a Redis URL, replay records and change events go through Redis instead.
+ *
+ * Availability: an unreachable or failing server surfaces as StorageUnavailableError within a few
+ * seconds (connect timeout 3 s, a deadline on every statement); the pool reconnects by itself when
+ * the server is back.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import postgres from 'postgres';
+import { StorageUnavailableError } from '../../core/errors/index.ts';
+import type {
+  ChangeEvent,
+  ChangeFeed,
+  ClientRecord,
+  ClientStore,
+  ReplayStore,
+  RevocationStore,
+  SigningKeyRecord,
+  SigningKeyStore,
+  Storage,
+} from '../../core/ports/index.ts';
+import { ListenerSet, checkLimit } from '../memory/index.ts';
+import { createRedisChangeFeed, createRedisReplayStore, envelope, parseEnvelope } from '../redis/index.ts';
+
+export interface PostgresStorageOptions {
+  /** postgres://user:pass@host:port/db; may carry `?schema=…` (or `search_path`) and `?redis=redis://…`. */
+  url: string;
+  /** The schema holding the tables (created when missing); default `public`. Wins over the URL's. */
+  schema?: string;
+  /** A redis:// URL: replay store and change feed on Redis. Wins over the URL's `redis` parameter. */
+  redis?: string | undefined;
+  /** Key prefix on Redis; default `tessera:<database>:<schema>:`. */
+  redisPrefix?: string;
+  /** Pool size (default 10). */
+  max?: number;
+  /** Accepted for option compatibility with SQLite; LISTEN/NOTIFY needs no polling. */
+  changePollMs?: number;
+  /** Apply pending migrations before resolving (default true). */
+  migrate?: boolean;
+}
+
+export interface PostgresMigration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+type Sql = postgres.Sql;
+
+const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
+const MIGRATION_FILE = /^(\d+)_(\w+)\.sql$/;
+/** Seconds to open a connection before giving up. */
+const CONNECT_TIMEOUT_S = 3;
+/** Seconds an unused pooled connection stays open. */
+const IDLE_TIMEOUT_S = 30;
+/** Longest wait for one statement, queueing for a connection included (ms). */
+const STATEMENT_DEADLINE_MS = 5000;
+/** Longest name PostgreSQL keeps for a channel (NAMEDATALEN - 1 bytes). */
+const MAX_IDENTIFIER_BYTES = 63;
+
+/** Driver error codes meaning the server cannot be reached or the connection was lost. */
+const UNAVAILABLE_DRIVER_CODES = new Set([
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  'CONNECT_TIMEOUT',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+/**
+ * SQLSTATEs meaning the server cannot serve right now: connection exceptions (08), insufficient
+ * resources (53: too many connections, disk full), operator intervention (57: shutdown, crash
+ * recovery, cancelled statement) and a read-only server (25006, e.g. right after a failover).
+ */
+const UNAVAILABLE_SQLSTATE = /^(08|53|57)|^25006$/;
+
+let migrationsCache: PostgresMigration[] | undefined;
+
+/** The migrations shipped in ./migrations (NNN_name.sql), ordered by version. */
+export function postgresMigrations(): PostgresMigration[] {
+  if (migrationsCache) return migrationsCache;
+  const migrations: PostgresMigration[] = [];
+  for (const file of readdirSync(MIGRATIONS_DIR)) {
+    const match = MIGRATION_FILE.exec(file);
+    if (!match) continue;
+    const version = Number(match[1]);
+    if (migrations.some((m) => m.version === version)) throw new Error(`duplicate postgres migration version ${version}`);
+    migrations.push({ version, name: match[2]!, sql: readFileSync(join(MIGRATIONS_DIR, file), 'utf8') });
+  }
+  return (migrationsCache = migrations.sort((a, b) => a.version - b.version));
+}
+
+/** True for failures meaning the database cannot be reached or cannot serve right now. */
+export function isPostgresUnavailable(error: unknown): boolean {
+  if (error instanceof StorageUnavailableError) return true;
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== 'string') return false;
+  if (error instanceof postgres.PostgresError) return UNAVAILABLE_SQLSTATE.test(code);
+  return UNAVAILABLE_DRIVER_CODES.has(code);
+}
+
+/** Wraps backend failures in StorageUnavailableError; other errors (bugs) pass unchanged. */
+function translate(error: unknown): unknown {
+  if (error instanceof StorageUnavailableError || !isPostgresUnavailable(error)) return error;
+  return new StorageUnavailableError(`postgres: ${(error as Error).message}`, { cause: error });
+}
+
+/** Rejects with StorageUnavailableError when `work` has not settled within `ms`. */
+function withDeadline<T>(work: PromiseLike<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StorageUnavailableError(`postgres: no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+
+/** Runs one statement (a query of the `postgres` package runs when awaited), translating failures. */
+async function run<T>(statement: PromiseLike<T>): Promise<T> {
+  try {
+    return await withDeadline(statement, STATEMENT_DEADLINE_MS);
+  } catch (error) {
+    throw translate(error);
+  }
+}
+
+/** Quotes an SQL identifier. */
+function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** The URL's own parameters, split from those the driver understands. */
+export interface ParsedPostgresUrl {
+  /** The URL without `schema`, `search_path` and `redis`. */
+  url: string;
+  schema?: string;
+  redis?: string;
+}
+
+/**
+ * Takes Tessera's parameters out of a postgres:// URL: `schema` (or the first entry of
+ * `search_path`) and `redis`. The driver would send unknown parameters to the server as settings.
+ */
+export function parsePostgresUrl(url: string): ParsedPostgresUrl {
+  const queryStart = url.indexOf('?');
+  if (queryStart < 0) return { url };
+  const params = new URLSearchParams(url.slice(queryStart + 1));
+  const searchPath = params.get('search_path')?.split(',')[0]?.trim().replace(/^"(.*)"$/, '$1');
+  const schema = params.get('schema') ?? (searchPath || undefined);
+  const redis = params.get('redis') ?? undefined;
+  for (const name of ['schema', 'search_path', 'redis']) params.delete(name);
+  const rest = params.toString();
+  const base = url.slice(0, queryStart) + (rest ? `?${rest}` : '');
+  return { url: base, ...(schema !== undefined && { schema }), ...(redis !== undefined && { redis }) };
+}
+
+/** The notification channel of a schema; hashed when the name would be too long for PostgreSQL. */
+export function changeChannel(schema: string): string {
+  const channel = `tessera_changes:${schema}`;
+  if (Buffer.byteLength(channel) <= MAX_IDENTIFIER_BYTES) return channel;
+  return `tessera_changes:${createHash('sha256').update(schema).digest('hex').slice(0, 40)}`;
+}
+
+/**
+ * Applies the pending migrations in one transaction. A transaction-scoped advisory lock, keyed by
+ * the schema, makes instances migrating at once run one after the other; the later ones find
+ * nothing left to do. Resolves the versions applied.
+ */
+async function applyMigrations(sql: Sql, schema: string): Promise<number[]> {
+  return sql.begin(async (tx) => {
+    await tx`SELECT pg_advisory_xact_lock(hashtextextended(${`tessera.migrate:${schema}`}, 0))`;
+    // Checked first: CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege even when it exists.
+    const [found] = await tx`SELECT 1 FROM pg_namespace WHERE nspname = ${schema}`;
+    if (!found) await tx`CREATE SCHEMA ${tx(schema)}`;
+    await tx.unsafe(`SET LOCAL search_path TO ${quoteIdent(schema)}`);
+    await tx`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version    integer     PRIMARY KEY,
+      name       text        NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now())`;
+    const applied = new Set((await tx<{ version: number }[]>`SELECT version FROM schema_migrations`).map((row) => row.version));
+    const versions: number[] = [];
+    for (const migration of postgresMigrations()) {
+      if (applied.has(migration.version)) continue;
+      await tx.unsafe(migration.sql);
+      await tx`INSERT INTO schema_migrations (version, name) VALUES (${migration.version}, ${migration.name})`;
+      versions.push(migration.version);
+    }
+    return versions;
+  });
+}
+
+/** A record as a jsonb parameter. */
+const jsonb = (sql: Sql, record: ClientRecord | SigningKeyRecord) => sql.json(record as unknown as postgres.JSONValue);
+
+type DataRow<T> = { data: T };
+
+function postgresClients(sql: Sql): ClientStore {
+  return {
+    async get(realm, clientId) {
+      const [row] = await run(sql<DataRow<ClientRecord>[]>`SELECT data FROM clients WHERE realm = ${realm} AND client_id = ${clientId}`);
+      return row?.data;
+    },
+    async list(realm, options = {}) {
+      checkLimit(options.limit);
+      const limit = options.limit ?? null; // LIMIT NULL: no limit
+      const rows = await run(
+        options.after === undefined
+          ? sql<DataRow<ClientRecord>[]>`SELECT data FROM clients WHERE realm = ${realm} ORDER BY client_id LIMIT ${limit}`
+          : sql<DataRow<ClientRecord>[]>`SELECT data FROM clients WHERE realm = ${realm} AND client_id > ${options.after}
+              ORDER BY client_id LIMIT ${limit}`,
+      );
+      return rows.map((row) => row.data);
+    },
+    async create(client) {
+      const result = await run(sql`INSERT INTO clients (realm, client_id, data, created_at, updated_at)
+        VALUES (${client.realm}, ${client.clientId}, ${jsonb(sql, client)}, ${client.createdAt}, ${client.updatedAt})
+        ON CONFLICT DO NOTHING`);
+      return result.count === 1;
+    },
+    async put(client) {
+      await run(sql`INSERT INTO clients (realm, client_id, data, created_at, updated_at)
+        VALUES (${client.realm}, ${client.clientId}, ${jsonb(sql, client)}, ${client.createdAt}, ${client.updatedAt})
+        ON CONFLICT (realm, client_id) DO UPDATE SET
+          data = EXCLUDED.data, created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at`);
+    },
+    async delete(realm, clientId) {
+      const result = await run(sql`DELETE FROM clients WHERE realm = ${realm} AND client_id = ${clientId}`);
+      return result.count === 1;
+    },
+    async count(realm) {
+      const [row] = await run(sql<{ n: number }[]>`SELECT count(*)::integer AS n FROM clients WHERE realm = ${realm}`);
+      return row?.n ?? 0;
+    },
+  };
+}
+
+function postgresKeys(sql: Sql): SigningKeyStore {
+  return {
+    async list(realm) {
+      const rows = await run(
+        sql<DataRow<SigningKeyRecord>[]>`SELECT data FROM signing_keys WHERE realm = ${realm} ORDER BY activates_at, kid`,
+      );
+      return rows.map((row) => row.data);
+    },
+    async put(key) {
+      await run(sql`INSERT INTO signing_keys (realm, kid, data, activates_at)
+        VALUES (${key.realm}, ${key.kid}, ${jsonb(sql, key)}, ${key.activatesAt})
+        ON CONFLICT (realm, kid) DO UPDATE SET data = EXCLUDED.data, activates_at = EXCLUDED.activates_at`);
+    },
+    async delete(realm, kid) {
+      const result = await run(sql`DELETE FROM signing_keys WHERE realm = ${realm} AND kid = ${kid}`);
+      return result.count === 1;
+    },
+  };
+}
+
+function postgresRevocations(sql: Sql): RevocationStore {
+  return {
+    // Kept until the latest expiresAt given; an earlier one never shortens the entry.
+    async revoke(realm, jti, expiresAt) {
+      await run(sql`INSERT INTO revocations (realm, jti, expires_at) VALUES (${realm}, ${jti}, ${expiresAt})
+        ON CONFLICT (realm, jti) DO UPDATE SET expires_at = EXCLUDED.expires_at
+        WHERE EXCLUDED.expires_at > revocations.expires_at`);
+    },
+    async isRevoked(realm, jti) {
+      const rows = await run(sql`SELECT 1 FROM revocations WHERE realm = ${realm} AND jti = ${jti}`);
+      return rows.length > 0;
+    },
+    async purgeExpired(now) {
+      return (await run(sql`DELETE FROM revocations WHERE expires_at < ${now}`)).count;
+    },
+  };
+}
+
+function postgresReplay(sql: Sql): ReplayStore {
+  return {
+    // One statement, hence atomic: inserts, or takes over an expired record, or changes nothing.
+    async consume(realm, clientId, jti, expiresAt) {
+      const rows = await run(sql`INSERT INTO replay (realm, client_id, jti, expires_at)
+        VALUES (${realm}, ${clientId}, ${jti}, ${expiresAt})
+        ON CONFLICT (realm, client_id, jti) DO UPDATE SET expires_at = EXCLUDED.expires_at
+        WHERE replay.expires_at < ${Date.now()}
+        RETURNING 1`);
+      return rows.length === 1;
+    },
+    async purgeExpired(now) {
+      return (await run(sql`DELETE FROM replay WHERE expires_at < ${now}`)).count;
+    },
+  };
+}
+
+/**
+ * The change feed on LISTEN/NOTIFY. publish() tells this instance's listeners directly and skips
+ * its own notifications when they come back. Listening starts with the first subscribe() on a
+ * dedicated connection, which the driver re-establishes (and re-listens on) after every loss;
+ * events published while it is down are not delivered.
+ */
+class PostgresChangeFeed implements ChangeFeed {
+  readonly #sql: Sql;
+  readonly #channel: string;
+  readonly #origin = randomUUID();
+  readonly #listeners = new ListenerSet();
+  #listening = false;
+  #closed = false;
+
+  constructor(sql: Sql, channel: string) {
+    this.#sql = sql;
+    this.#channel = channel;
+  }
+
+  async publish(event: ChangeEvent): Promise<void> {
+    await run(this.#sql`SELECT pg_notify(${this.#channel}, ${envelope(event, this.#origin)})`);
+    this.#listeners.deliver(event);
+  }
+
+  subscribe(listener: (event: ChangeEvent) => void): () => void {
+    const remove = this.#listeners.add(listener);
+    if (!this.#listening && !this.#closed) {
+      this.#listening = true;
+      // A first attempt failing (server down) is retried by the driver when its connection closes.
+      this.#sql.listen(this.#channel, (payload) => this.#receive(payload)).catch(() => {});
+    }
+    return remove;
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#listeners.clear();
+  }
+
+  #receive(payload: string): void {
+    const received = parseEnvelope(payload);
+    if (received && received.origin !== this.#origin) this.#listeners.deliver(received);
+  }
+}
+
+/**
+ * Opens a PostgreSQL storage and (unless `migrate: false`) applies pending migrations, creating
+ * the schema when missing. Safe to run from several processes at once.
+ */
+export async function createPostgresStorage(options: PostgresStorageOptions): Promise<Storage> {
+  const parsed = parsePostgresUrl(options.url);
+  const schema = options.schema ?? parsed.schema ?? 'public';
+  const redisUrl = options.redis ?? parsed.redis;
+  const sql = postgres(parsed.url, {
+    max: options.max ?? 10,
+    prepare: true,
+    connect_timeout: CONNECT_TIMEOUT_S,
+    idle_timeout: IDLE_TIMEOUT_S,
+    // Retry soon after a failure (at most a second later), so that the pool recovers promptly.
+    backoff: (attempt) => Math.min(0.05 * 2 ** attempt, 1),
+    fetch_types: false,
+    connection: { application_name: 'tessera', search_path: quoteIdent(schema) },
+    onnotice: () => {},
+  });
+
+  const redisPrefix = options.redisPrefix ?? `tessera:${sql.options.database}:${schema}:`;
+  const redisReplay = redisUrl ? createRedisReplayStore({ connection: redisUrl, prefix: redisPrefix }) : undefined;
+  const redisChanges = redisUrl ? createRedisChangeFeed({ connection: redisUrl, prefix: redisPrefix }) : undefined;
+  const pgChanges = redisChanges ? undefined : new PostgresChangeFeed(sql, changeChannel(schema));
+
+  let closing: Promise<void> | undefined;
+  const storage: Storage = {
+    kind: 'postgres',
+    clients: postgresClients(sql),
+    keys: postgresKeys(sql),
+    revocations: postgresRevocations(sql),
+    replay: redisReplay ?? postgresReplay(sql),
+    changes: redisChanges ?? pgChanges!,
+    async migrate() {
+      try {
+        await applyMigrations(sql, schema);
+      } catch (error) {
+        throw translate(error);
+      }
+    },
+    async ping() {
+      await run(sql`SELECT 1`);
+      await redisReplay?.ping();
+    },
+    close() {
+      pgChanges?.close();
+      return (closing ??= Promise.all([sql.end({ timeout: 5 }), redisReplay?.close(), redisChanges?.close()]).then(() => {}));
+    },
+  };
+
+  if (options.migrate ?? true) {
+    try {
+      await storage.migrate();
+    } catch (error) {
+      await storage.close();
+      throw error;
+    }
+  }
+  return storage;
+}

@@ -1,0 +1,245 @@
+/**
+ * Redis parts of the storage: a replay store (SET NX with an absolute expiry) and a change feed
+ * (pub/sub). The PostgreSQL adapter uses them when given a Redis URL; they can serve any adapter.
+ *
+ * Fail closed and fast: commands are never queued while Redis is unreachable. A call waits at most
+ * about two seconds for the connection and then rejects with StorageUnavailableError, so a replay
+ * check never passes without Redis having recorded the use. ioredis reconnects by itself.
+ */
+import { randomUUID } from 'node:crypto';
+import { Redis, ReplyError, type RedisOptions } from 'ioredis';
+import { StorageUnavailableError } from '../../core/errors/index.ts';
+import type { ChangeEvent, ChangeFeed, ReplayStore } from '../../core/ports/index.ts';
+import { ListenerSet } from '../memory/index.ts';
+
+/** Where to reach Redis: a redis:// (or rediss://) URL or ioredis options. */
+export type RedisConnection = string | RedisOptions;
+
+export interface RedisPartOptions {
+  connection: RedisConnection;
+  /** Prepended to every key and channel name, so that deployments (and test runs) stay apart. */
+  prefix: string;
+  /** How long a call waits for a (re)connection, and for a reply (ms, default 2000). */
+  timeoutMs?: number;
+}
+
+export interface RedisReplayStore extends ReplayStore {
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface RedisChangeFeed extends ChangeFeed {
+  close(): Promise<void>;
+}
+
+const DEFAULT_TIMEOUT_MS = 2000;
+/** Index members purged per round trip, so that a large purge never blocks Redis for long. */
+const PURGE_BATCH = 1000;
+
+/** Reply errors that mean Redis cannot serve right now, rather than a wrong command. */
+const UNAVAILABLE_REPLY = /^(LOADING|MISCONF|READONLY|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|OOM|NOREPLICAS)\b/;
+
+/**
+ * Wraps failures meaning "Redis cannot be reached or cannot serve" in StorageUnavailableError.
+ * Every error ioredis raises itself (connection refused or closed, timeouts, retries exhausted,
+ * stream not writeable) is of that kind; a reply error is only when Redis says it is not ready.
+ */
+export function translateRedisError(error: unknown): unknown {
+  if (error instanceof StorageUnavailableError) return error;
+  if (error instanceof ReplyError && !UNAVAILABLE_REPLY.test(error.message)) return error;
+  if (!(error instanceof Error)) return error;
+  return new StorageUnavailableError(`redis: ${error.message}`, { cause: error });
+}
+
+/** Opens an ioredis client that fails fast while Redis is unreachable and reconnects by itself. */
+function connect(connection: RedisConnection, timeoutMs: number, overrides: RedisOptions = {}): Redis {
+  const options: RedisOptions = {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
+    retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
+    ...overrides,
+  };
+  const client = typeof connection === 'string' ? new Redis(connection, options) : new Redis({ ...connection, ...options });
+  // Errors reach the callers as rejections; without a listener ioredis would print each one.
+  client.on('error', () => {});
+  return client;
+}
+
+/** Resolves once the client is ready; rejects with StorageUnavailableError after `timeoutMs`. */
+function whenReady(client: Redis, timeoutMs: number): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  if (client.status === 'end') return Promise.reject(new StorageUnavailableError('redis: connection closed'));
+  return new Promise((resolve, reject) => {
+    const settle = (error?: Error) => {
+      clearTimeout(timer);
+      client.off('ready', onReady);
+      client.off('end', onEnd);
+      if (error) reject(error);
+      else resolve();
+    };
+    const onReady = () => settle();
+    const onEnd = () => settle(new StorageUnavailableError('redis: connection closed'));
+    const timer = setTimeout(() => settle(new StorageUnavailableError(`redis: not reachable within ${timeoutMs} ms`)), timeoutMs);
+    client.once('ready', onReady);
+    client.once('end', onEnd);
+  });
+}
+
+/** Runs one command once the client is ready, translating failures. */
+async function run<T>(client: Redis, timeoutMs: number, command: () => Promise<T>): Promise<T> {
+  try {
+    await whenReady(client, timeoutMs);
+    return await command();
+  } catch (error) {
+    throw translateRedisError(error);
+  }
+}
+
+/** Closes a client: politely when connected, at once otherwise. */
+async function disconnect(client: Redis): Promise<void> {
+  if (client.status === 'end') return;
+  if (client.status === 'ready') {
+    try {
+      await client.quit();
+      return;
+    } catch {
+      // fall through: drop the connection
+    }
+  }
+  client.disconnect();
+}
+
+/**
+ * Records a use unless a live record exists, and indexes it by expiry (for purgeExpired) — both in
+ * one script, hence atomically. KEYS: record, expiry index. ARGV: expiresAt (ms), index member.
+ */
+const CONSUME_SCRIPT = `
+if redis.call('SET', KEYS[1], '1', 'NX', 'PXAT', ARGV[1]) then
+  redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2])
+  return 1
+end
+return 0`;
+
+/**
+ * Deletes up to ARGV[3] records whose expiry is before ARGV[1] and drops them from the index.
+ * A record consumed again since has a later score in the index and is left alone.
+ * KEYS: expiry index. ARGV: now (ms), record key prefix, batch size.
+ */
+const PURGE_SCRIPT = `
+local members = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+for _, member in ipairs(members) do
+  redis.call('DEL', ARGV[2] .. member)
+end
+if #members > 0 then
+  redis.call('ZREM', KEYS[1], unpack(members))
+end
+return #members`;
+
+type ReplayCommands = {
+  tesseraConsume(record: string, index: string, expiresAt: number, member: string): Promise<number>;
+  tesseraPurge(index: string, now: number, recordPrefix: string, batch: number): Promise<number>;
+};
+
+/**
+ * A replay store on Redis. Records expire by themselves (PXAT); purgeExpired removes those that
+ * expire before a given instant and keeps the expiry index small. All keys share one hash tag,
+ * so the scripts stay valid on a cluster.
+ */
+export function createRedisReplayStore(options: RedisPartOptions): RedisReplayStore {
+  const { prefix, timeoutMs = DEFAULT_TIMEOUT_MS } = options;
+  const client = connect(options.connection, timeoutMs);
+  client.defineCommand('tesseraConsume', { numberOfKeys: 2, lua: CONSUME_SCRIPT });
+  client.defineCommand('tesseraPurge', { numberOfKeys: 1, lua: PURGE_SCRIPT });
+  const commands = client as unknown as ReplayCommands;
+  const index = `${prefix}{replay}`;
+  const recordPrefix = `${index}:`;
+
+  return {
+    async consume(realm, clientId, jti, expiresAt) {
+      // JSON of the triple: an encoding no two distinct triples share.
+      const member = JSON.stringify([realm, clientId, jti]);
+      const at = Math.max(1, Math.ceil(expiresAt)); // PXAT takes a positive integer
+      const stored = await run(client, timeoutMs, () => commands.tesseraConsume(recordPrefix + member, index, at, member));
+      return stored === 1;
+    },
+    async purgeExpired(now) {
+      let removed = 0;
+      for (;;) {
+        const batch = await run(client, timeoutMs, () => commands.tesseraPurge(index, Math.floor(now), recordPrefix, PURGE_BATCH));
+        removed += batch;
+        if (batch < PURGE_BATCH) return removed;
+      }
+    },
+    async ping() {
+      await run(client, timeoutMs, () => client.ping());
+    },
+    close: () => disconnect(client),
+  };
+}
+
+/** The message on the channel: the event and the feed instance that published it. */
+type Envelope = ChangeEvent & { origin: string };
+
+/** Parses a message of the channel; undefined for anything that is not a change event. */
+export function parseEnvelope(message: string): Envelope | undefined {
+  try {
+    const value = JSON.parse(message) as Partial<Envelope>;
+    const { realm, kind, id, origin } = value;
+    if (typeof realm !== 'string' || typeof id !== 'string' || typeof origin !== 'string') return undefined;
+    if (kind !== 'client' && kind !== 'keys') return undefined;
+    return { realm, kind, id, origin };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Serializes an event for the channel. */
+export function envelope(event: ChangeEvent, origin: string): string {
+  const message: Envelope = { realm: event.realm, kind: event.kind, id: event.id, origin };
+  return JSON.stringify(message);
+}
+
+/**
+ * A change feed on Redis pub/sub. publish() tells this instance's listeners directly and skips its
+ * own messages when they come back. The subscriber connection opens with the first subscribe()
+ * and resubscribes after every reconnect; events published while it is down are not delivered.
+ */
+export function createRedisChangeFeed(options: RedisPartOptions): RedisChangeFeed {
+  const { prefix, timeoutMs = DEFAULT_TIMEOUT_MS } = options;
+  const channel = `${prefix}changes`;
+  const origin = randomUUID();
+  const listeners = new ListenerSet();
+  const publisher = connect(options.connection, timeoutMs);
+  let subscriber: Redis | undefined;
+  let closed = false;
+
+  const startSubscriber = () => {
+    // Subscribing may wait for Redis as long as it takes: queue it, and never give up retrying.
+    subscriber = connect(options.connection, timeoutMs, { enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined });
+    subscriber.on('message', (from: string, message: string) => {
+      const received = from === channel ? parseEnvelope(message) : undefined;
+      if (received && received.origin !== origin) listeners.deliver(received);
+    });
+    subscriber.subscribe(channel).catch(() => {}); // only fails when closed meanwhile
+  };
+
+  return {
+    async publish(event) {
+      if (closed) throw new StorageUnavailableError('redis: change feed closed');
+      await run(publisher, timeoutMs, () => publisher.publish(channel, envelope(event, origin)));
+      listeners.deliver(event);
+    },
+    subscribe(listener) {
+      const remove = listeners.add(listener);
+      if (!subscriber && !closed) startSubscriber();
+      return remove;
+    },
+    async close() {
+      closed = true;
+      listeners.clear();
+      await Promise.all([disconnect(publisher), subscriber && disconnect(subscriber)]);
+    },
+  };
+}
