@@ -185,6 +185,21 @@ describe('tessera CLI', () => {
     assert.match(r.stderr, /clients\.0: Unrecognized key.*secret/);
   });
 
+  it('serve --workers 2 shares one port between two processes and stops cleanly', async () => {
+    const port = await freePort();
+    const created = await json(['clients', 'create', '--id', 'cluster', '--scope', 'x']);
+    const { child, stdout } = await startServe(port, ['--workers', '2']);
+    try {
+      const deadline = Date.now() + 10_000;
+      while ((stdout().match(/tessera listening/g) ?? []).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.equal((stdout().match(/tessera listening/g) ?? []).length, 2);
+      const statuses = await Promise.all(Array.from({ length: 8 }, () => tokenRequest(port, 'cluster', created.client_secret).then((r) => r.status)));
+      assert.deepEqual(statuses, Array(8).fill(200));
+    } finally {
+      assert.equal(await stop(child), 0);
+    }
+  });
+
   it('TESSERA_KEK from the environment is used instead of a key file', async () => {
     const kek = randomBytes(32).toString('hex');
     const r = await run(['keys', 'list'], { TESSERA_KEK: kek, TESSERA_STORAGE_URL: `sqlite:${join(dir, 'other.db')}`, TESSERA_KEK_FILE: join(dir, 'never', 'kek.key') });

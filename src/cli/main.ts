@@ -35,7 +35,12 @@ export function buildCli(): Command {
   const configOpt = () => new Option('-c, --config <file>', 'configuration file (YAML or JSON); env TESSERA_CONFIG');
   const realmOpt = () => new Option('-r, --realm <name>', 'realm').default(DEFAULT_REALM);
 
-  program.command('serve').description('run the server').addOption(configOpt()).action((o) => serve(o.config));
+  program
+    .command('serve')
+    .description('run the server')
+    .addOption(configOpt())
+    .option('-w, --workers <n>', 'worker processes sharing the port (one per core)', (v) => Number(v), 1)
+    .action((o) => serve(o.config, { workers: o.workers }));
 
   program
     .command('migrate')

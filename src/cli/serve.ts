@@ -3,28 +3,30 @@
  * purges expired revocations and replay entries, and shuts down gracefully on SIGTERM/SIGINT:
  * stop accepting, finish in-flight requests, close storage, exit 0 (bounded by a deadline).
  */
+import cluster from 'node:cluster';
 import { buildApp } from '../http/app.ts';
 import { DEFAULT_REALM } from '../core/config/index.ts';
-import { createLogger, openRuntime } from './runtime.ts';
+import { createLogger, openRuntime, type Runtime } from './runtime.ts';
 
 export const DEMO_CLIENT_ID = 'demo-client';
 const SHUTDOWN_DEADLINE_MS = 10_000;
 
-export async function serve(configFile: string | undefined): Promise<void> {
+export interface ServeOptions {
+  /** Worker processes sharing the port (node:cluster); 1 serves in this process. */
+  workers?: number;
+}
+
+export async function serve(configFile: string | undefined, opts: ServeOptions = {}): Promise<void> {
+  const workers = opts.workers ?? 1;
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new TypeError('--workers must be a whole number from 1 to 64');
+  if (workers > 1 && cluster.isPrimary) return primary(configFile, workers);
+
   const started = performance.now();
-  const runtime = await openRuntime(configFile, { bootstrap: true });
+  // In a cluster the primary has migrated, created keys and bootstrapped clients already.
+  const runtime = await openRuntime(configFile, { bootstrap: cluster.isPrimary });
   const { config, server } = runtime;
   const logger = createLogger(config.logLevel);
-
-  if (config.demoClient && (await runtime.storage.clients.count(DEFAULT_REALM)) === 0) {
-    const created = await server.createClient(DEFAULT_REALM, {
-      client_id: DEMO_CLIENT_ID,
-      client_name: 'Demo client (created on first start)',
-      scope: 'demo',
-      token_endpoint_auth_method: 'client_secret_basic',
-    });
-    printDemo(config.issuer, created.client_secret!);
-  }
+  if (cluster.isPrimary) await ensureDemoClient(runtime);
 
   const app = buildApp(server, { logger });
   await app.listen({ host: config.listen.host, port: config.listen.port });
@@ -59,6 +61,56 @@ export async function serve(configFile: string | undefined): Promise<void> {
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+/** Creates the demo client on a fresh install (no client in the default realm), printing it once. */
+async function ensureDemoClient(runtime: Runtime): Promise<void> {
+  const { config, server } = runtime;
+  if (!config.demoClient || (await runtime.storage.clients.count(DEFAULT_REALM)) > 0) return;
+  const created = await server.createClient(DEFAULT_REALM, {
+    client_id: DEMO_CLIENT_ID,
+    client_name: 'Demo client (created on first start)',
+    scope: 'demo',
+    token_endpoint_auth_method: 'client_secret_basic',
+  });
+  printDemo(config.issuer, created.client_secret!);
+}
+
+/**
+ * The cluster primary: prepares storage once (migrations, keys, configured clients, demo client),
+ * then forks the workers, replaces any that dies, and on SIGTERM/SIGINT stops them all gracefully.
+ */
+async function primary(configFile: string | undefined, workers: number): Promise<void> {
+  const runtime = await openRuntime(configFile, { bootstrap: true });
+  const logger = createLogger(runtime.config.logLevel);
+  if (runtime.storage.kind === 'memory') {
+    await runtime.close();
+    throw new TypeError('--workers needs shared storage (sqlite: or postgres://), not memory:');
+  }
+  await ensureDemoClient(runtime);
+  await runtime.close();
+
+  let stopping = false;
+  const fork = () => cluster.fork();
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) {
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      return;
+    }
+    logger.error({ pid: worker.process.pid, code, signal }, 'worker died; starting another');
+    fork();
+  });
+  for (let i = 0; i < workers; i++) fork();
+  logger.info({ workers }, 'tessera cluster started');
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping workers');
+    for (const w of Object.values(cluster.workers ?? {})) w?.kill('SIGTERM');
+    setTimeout(() => process.exit(1), SHUTDOWN_DEADLINE_MS + 1000).unref();
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
 }
 
 function printDemo(issuer: string, secret: string): void {
