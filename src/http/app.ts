@@ -137,7 +137,10 @@ function sendError(request: FastifyRequest, reply: FastifyReply, error: unknown)
   if (status < 500) request.log.info({ reqId: request.id, error: oauth.error, detail: oauth.detail ?? oauth.description }, 'oauth error');
   else if (oauth instanceof TemporarilyUnavailableError) request.log.warn({ reqId: request.id, detail: oauth.detail }, 'dependency unavailable');
   reply.code(status).headers(NO_STORE);
-  if (status === 401) reply.header('www-authenticate', `Basic realm="tessera", charset="UTF-8"`);
+  // RFC 6749 §5.2: a client that tried the Authorization header gets a challenge for the scheme
+  // Tessera supports there. Clients that authenticated in the body get none, as other servers do
+  // (a Basic challenge would make OAuth libraries report a challenge instead of the error).
+  if (status === 401 && request.headers.authorization !== undefined) reply.header('www-authenticate', 'Basic realm="tessera", charset="UTF-8"');
   if (oauth instanceof TemporarilyUnavailableError) reply.header('retry-after', String(oauth.retryAfterSeconds));
   return reply.send(oauth.toJSON());
 }

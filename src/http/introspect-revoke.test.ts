@@ -123,7 +123,10 @@ describe('revocation', () => {
     const anonymous = await post('/oauth2/revoke', { token });
     assert.equal(anonymous.status, 401);
     assert.equal(anonymous.body.error, 'invalid_client');
-    assert.match(String(anonymous.headers['www-authenticate']), /^Basic/);
+    assert.equal(anonymous.headers['www-authenticate'], undefined);
+    const wrongBasic = await post('/oauth2/revoke', { token }, basic('client-a', 'wrong'));
+    assert.equal(wrongBasic.status, 401);
+    assert.match(String(wrongBasic.headers['www-authenticate']), /^Basic realm="tessera"/);
     const missing = await post('/oauth2/revoke', {}, A);
     assert.equal(missing.status, 400);
     assert.equal(missing.body.error, 'invalid_request');

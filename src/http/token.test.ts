@@ -13,7 +13,7 @@ let t: TestServer;
 async function token(body: string | Record<string, string | string[]>, headers: Record<string, string> = {}, url = '/oauth2/token') {
   const payload = typeof body === 'string' ? body : form(body);
   const res = await t.app.inject({ method: 'POST', url, payload, headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers } });
-  return { status: res.statusCode, headers: res.headers, body: res.body ? JSON.parse(res.body) : undefined };
+  return { status: res.statusCode, headers: res.headers, body: res.body ? JSON.parse(res.body) : undefined, sentAuthorization: 'authorization' in headers };
 }
 
 function claimsOf(jwt: string): Record<string, unknown> {
@@ -118,7 +118,7 @@ describe('token endpoint: success', () => {
 });
 
 describe('token endpoint: errors (RFC 6749 §5.2)', () => {
-  const cases: Array<[string, () => Promise<{ status: number; headers: Record<string, unknown>; body: any }>, number, string, RegExp?]> = [
+  const cases: Array<[string, () => Promise<{ status: number; headers: Record<string, unknown>; body: any; sentAuthorization: boolean }>, number, string, RegExp?]> = [
     ['wrong secret', () => token({ grant_type: 'client_credentials' }, { authorization: basic('basic-client', 'nope') }), 401, 'invalid_client', /^client authentication failed$/],
     ['unknown client', () => token({ grant_type: 'client_credentials' }, { authorization: basic('ghost', 'nope') }), 401, 'invalid_client', /^client authentication failed$/],
     ['disabled client', () => token({ grant_type: 'client_credentials' }, { authorization: basic('disabled', 'disabled-secret') }), 401, 'invalid_client', /^client authentication failed$/],
@@ -153,7 +153,9 @@ describe('token endpoint: errors (RFC 6749 §5.2)', () => {
       assert.equal(res.body.access_token, undefined);
       assert.equal(res.headers['cache-control'], 'no-store');
       if (description) assert.match(res.body.error_description, description);
-      if (status === 401) assert.match(String(res.headers['www-authenticate']), /^Basic realm="tessera"/);
+      // A challenge answers an Authorization header (RFC 6749 §5.2); body credentials get none.
+      if (status === 401 && res.sentAuthorization) assert.match(String(res.headers['www-authenticate']), /^Basic realm="tessera"/);
+      if (status === 401 && !res.sentAuthorization) assert.equal(res.headers['www-authenticate'], undefined);
       assert.match(res.body.error_description ?? '', /^[\x20-\x21\x23-\x5B\x5D-\x7E]*$/);
     });
   }

@@ -24,9 +24,9 @@ interface CurlResult {
   json: Record<string, unknown>;
 }
 
-/** Runs curl (never through a shell) with `-s -S -i` and splits the HTTP answer. */
+/** Runs curl (never through a shell, never via a proxy) with `-s -S -i` and splits the HTTP answer. */
 async function curl(args: string[]): Promise<CurlResult> {
-  const { stdout } = await run('curl', ['-s', '-S', '-i', ...args], { timeout: 20_000 });
+  const { stdout } = await run('curl', ['-s', '-S', '-i', '--noproxy', '*', ...args], { timeout: 20_000 });
   const split = stdout.indexOf('\r\n\r\n');
   assert.ok(split > 0, `curl printed no HTTP response: ${stdout}`);
   const [statusLine, ...headerLines] = stdout.slice(0, split).split('\r\n');

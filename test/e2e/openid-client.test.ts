@@ -37,6 +37,7 @@ describe('openid-client v6 interoperability', () => {
           { client_id: 'oc-pkjwt-uri', token_endpoint_auth_method: 'private_key_jwt', jwks_uri: jwksHost.jwksUri, ...common },
           { client_id: 'oc-pkjwt-inline', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [inlineKey.publicJwk] }, ...common },
         ],
+        realms: [{ name: 'acme', clients: [{ client_id: 'oc-acme', client_secret: basicSecret, token_endpoint_auth_method: 'client_secret_basic', scope: 'acme:read' }] }],
       },
     });
   });
@@ -120,11 +121,8 @@ describe('openid-client v6 interoperability', () => {
     await grantAndVerify(config, 'oc-pkjwt-uri');
   });
 
-  // SERVER BUG (interop): openid-client v6 / oauth4webapi v3 label Ed25519 assertions with the
-  // fully-specified JWS alg "Ed25519" (RFC 9864). Tessera only knows "EdDSA"
-  // (src/core/crypto/jws.ts ASYMMETRIC_ALGS) and answers invalid_client "client_assertion alg is
-  // not supported", so a client with a registered Ed25519 key cannot use openid-client's default.
-  it('BUG: private_key_jwt (PrivateKeyJwt, Ed25519 key, openid-client default header alg "Ed25519")', async () => {
+  // openid-client v6 labels Ed25519 assertions with the fully-specified JWS alg "Ed25519" (RFC 9864).
+  it('private_key_jwt (PrivateKeyJwt, Ed25519 key, openid-client default header alg "Ed25519")', async () => {
     const key = uriKeys.get('EdDSA')!;
     const config = await configFor('oc-pkjwt-uri', client.PrivateKeyJwt({ key: key.privateKey, kid: key.kid }));
     const outcome = await client.clientCredentialsGrant(config, { scope: SCOPE }).then(() => 'token issued', (err: unknown) => oauthFailure(err));
@@ -165,12 +163,29 @@ describe('openid-client v6 interoperability', () => {
     const stranger = await generateClientKey('ES256', uriKeys.get('ES256')!.kid);
     const config = await configFor('oc-pkjwt-uri', client.PrivateKeyJwt({ key: stranger.privateKey, kid: stranger.kid }));
     const failure = await expectOAuthFailure(client.clientCredentialsGrant(config, { scope: SCOPE }));
-    assert.deepEqual(failure, { status: 401, error: 'invalid_client', error_description: 'client_assertion signature is invalid', challenge: BASIC_CHALLENGE });
+    assert.deepEqual(failure, { status: 401, error: 'invalid_client', error_description: 'client_assertion signature is invalid', challenge: null });
   });
 
   it('client_secret_jwt with a wrong secret is invalid_client', async () => {
     const config = await configFor('oc-jwt', client.ClientSecretJwt(longSecret('not-the-one')));
     const failure = await expectOAuthFailure(client.clientCredentialsGrant(config, { scope: SCOPE }));
-    assert.deepEqual(failure, { status: 401, error: 'invalid_client', error_description: 'client_assertion signature is invalid', challenge: BASIC_CHALLENGE });
+    assert.deepEqual(failure, { status: 401, error: 'invalid_client', error_description: 'client_assertion signature is invalid', challenge: null });
+  });
+  it('a client rotating its key at the jwks_uri is picked up (re-fetch on an unknown kid)', async () => {
+    const fetchesBefore = jwksHost.fetches();
+    const next = await generateClientKey('ES256');
+    jwksHost.setKeys([...[...uriKeys.values()].map((k) => k.publicJwk), next.publicJwk]);
+    const config = await configFor('oc-pkjwt-uri', client.PrivateKeyJwt({ key: next.privateKey, kid: next.kid }));
+    await grantAndVerify(config, 'oc-pkjwt-uri');
+    assert.equal(jwksHost.fetches(), fetchesBefore + 1);
+  });
+
+  it('a realm is discovered at its issuer (OpenID appended location) and issues realm tokens', async () => {
+    const realmIssuer = `${ts.issuer}/realms/acme`;
+    const config = await client.discovery(new URL(realmIssuer), 'oc-acme', undefined, client.ClientSecretBasic(basicSecret), { execute: [client.allowInsecureRequests] });
+    assert.equal(config.serverMetadata().issuer, realmIssuer);
+    assert.equal(config.serverMetadata().token_endpoint, `${realmIssuer}/oauth2/token`);
+    const response = await client.clientCredentialsGrant(config, { scope: 'acme:read' });
+    await verifyWithRemoteJwks(response.access_token, config.serverMetadata().jwks_uri!, { issuer: realmIssuer, clientId: 'oc-acme', audience: realmIssuer, scope: 'acme:read', ttl: TTL });
   });
 });

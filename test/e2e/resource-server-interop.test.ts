@@ -115,7 +115,7 @@ describe('resource-server interoperability', () => {
       }
     });
 
-    it('without a token: 401 with a bare Bearer challenge', async () => {
+    it('without a token: 401 with a challenge carrying no error code', async () => {
       const res = await call('/auth0/explicit');
       assert.equal(res.status, 401);
       assert.equal(res.headers.get('www-authenticate'), `Bearer realm="api"${AUTH0_DPOP}`);
@@ -130,7 +130,7 @@ describe('resource-server interoperability', () => {
       assert.equal(protectedHeader.alg, 'ES256');
     });
 
-    it('refuses the token where a plain JWT (typ JWT) is demanded, and vice versa', async () => {
+    it('refuses the token where typ JWT is demanded; a forgery reusing the server kid fails the signature', async () => {
       const token = await tokenFor(API);
       const jwks = createRemoteJWKSet(new URL(`${ts.issuer}/jwks`));
       await assert.rejects(jwtVerify(token, jwks, { issuer: ts.issuer, audience: API, typ: 'JWT' }), (err: unknown) => {
@@ -138,16 +138,13 @@ describe('resource-server interoperability', () => {
         assert.equal(err.claim, 'typ');
         return true;
       });
-      // An ID-token-like JWT signed by another key is refused as an access token.
+      // A token shaped like Tessera's, with its kid, but signed by another key.
       const { privateKey } = await generateClientKey('ES256');
-      const idLike = await new SignJWT({ client_id: 'rs-caller', scope: 'orders:read' })
-        .setProtectedHeader({ alg: 'ES256', typ: 'JWT', kid: decodeParts(token).header.kid as string })
+      const forged = await new SignJWT({ client_id: 'rs-caller', scope: 'orders:read' })
+        .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: decodeParts(token).header.kid as string })
         .setIssuer(ts.issuer).setSubject('rs-caller').setAudience(API).setIssuedAt().setExpirationTime('5m').setJti('x')
         .sign(privateKey);
-      await assert.rejects(jwtVerify(idLike, jwks, { issuer: ts.issuer, audience: API, typ: 'at+jwt' }), (err: unknown) => {
-        assert.ok(err instanceof joseErrors.JOSEError, 'a JOSE error');
-        return true;
-      });
+      await assert.rejects(jwtVerify(forged, jwks, { issuer: ts.issuer, audience: API, typ: 'at+jwt' }), joseErrors.JWSSignatureVerificationFailed);
     });
 
     it('refuses a tampered token and another audience', async () => {

@@ -6,7 +6,8 @@
 import { createHmac, createPublicKey, constants, sign, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
 import type { Jwk } from '../ports/index.ts';
 
-export const ASYMMETRIC_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA'] as const;
+/** `Ed25519` is the fully-specified name (RFC 9864) for EdDSA with an Ed25519 key; both are accepted. */
+export const ASYMMETRIC_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA', 'Ed25519'] as const;
 export const HMAC_ALGS = ['HS256', 'HS384', 'HS512'] as const;
 export type AsymmetricAlg = (typeof ASYMMETRIC_ALGS)[number];
 export type HmacAlg = (typeof HMAC_ALGS)[number];
@@ -24,6 +25,7 @@ const HASH: Record<JwsAlg, string | null> = {
   PS256: 'sha256', PS384: 'sha384', PS512: 'sha512',
   ES256: 'sha256', ES384: 'sha384',
   EdDSA: null,
+  Ed25519: null,
   HS256: 'sha256', HS384: 'sha384', HS512: 'sha512',
 };
 const PSS_SALT: Partial<Record<JwsAlg, number>> = { PS256: 32, PS384: 48, PS512: 64 };
@@ -52,19 +54,20 @@ export function keyFitsAlg(key: KeyObject, alg: JwsAlg): boolean {
   }
   if (alg === 'ES256') return t === 'ec' && d?.namedCurve === 'prime256v1';
   if (alg === 'ES384') return t === 'ec' && d?.namedCurve === 'secp384r1';
-  if (alg === 'EdDSA') return t === 'ed25519';
+  if (alg === 'EdDSA' || alg === 'Ed25519') return t === 'ed25519';
   return false;
 }
 
 /** Whether a JWK (before import) could serve an alg: kty/crv match and no contrary alg/use/key_ops. */
 export function jwkFitsAlg(jwk: Jwk, alg: JwsAlg): boolean {
-  if (jwk.alg !== undefined && jwk.alg !== alg) return false;
+  const ed = alg === 'EdDSA' || alg === 'Ed25519';
+  if (jwk.alg !== undefined && jwk.alg !== alg && !(ed && (jwk.alg === 'EdDSA' || jwk.alg === 'Ed25519'))) return false;
   if (jwk.use !== undefined && jwk.use !== 'sig') return false;
   if (jwk.key_ops !== undefined && !(Array.isArray(jwk.key_ops) && jwk.key_ops.includes('verify'))) return false;
   if (alg.startsWith('RS') || alg.startsWith('PS')) return jwk.kty === 'RSA';
   if (alg === 'ES256') return jwk.kty === 'EC' && jwk.crv === 'P-256';
   if (alg === 'ES384') return jwk.kty === 'EC' && jwk.crv === 'P-384';
-  if (alg === 'EdDSA') return jwk.kty === 'OKP' && jwk.crv === 'Ed25519';
+  if (ed) return jwk.kty === 'OKP' && jwk.crv === 'Ed25519';
   return false;
 }
 

@@ -112,7 +112,8 @@ export class KeyManager {
   }
 
   async reload(realm: string): Promise<void> {
-    const records = (await this.#store.list(realm)).sort((a, b) => a.activatesAt - b.activatesAt || a.kid.localeCompare(b.kid));
+    // Ties in activatesAt (an immediate rotation in the same millisecond) go to the newer key.
+    const records = (await this.#store.list(realm)).sort((a, b) => a.activatesAt - b.activatesAt || a.createdAt - b.createdAt || a.kid.localeCompare(b.kid));
     const keys: LoadedKey[] = [];
     for (const record of records) {
       if (record.revokedAt !== undefined) continue;
@@ -177,8 +178,13 @@ export class KeyManager {
     const cfg = this.#realms.get(realm);
     if (!cfg) throw new Error(`unknown realm ${realm}`);
     const now = this.#clock.now();
-    const activatesAt = opts.immediate ? now : now + cfg.keys.prePublishSeconds * 1000;
-    const record = generateSigningKey(realm, cfg.tokens.signingAlg, this.#kek, now, activatesAt);
+    const keys = this.#loaded.get(realm)?.keys ?? [];
+    // An immediate rotation must win over the current key even if it activated in this very
+    // millisecond, or later by a clock that stepped back: never activate before it, and be newer.
+    const current = this.#current(realm, now);
+    const activatesAt = opts.immediate ? Math.max(now, current?.record.activatesAt ?? now) : now + cfg.keys.prePublishSeconds * 1000;
+    const createdAt = Math.max(now, ...keys.map((k) => k.record.createdAt + 1));
+    const record = generateSigningKey(realm, cfg.tokens.signingAlg, this.#kek, createdAt, activatesAt);
     await this.#add(record);
     return { kid: record.kid, activatesAt };
   }
@@ -193,7 +199,7 @@ export class KeyManager {
     return true;
   }
 
-  /** Earliest instant a future rotation could be signing (for tests and `keys list`). */
+  /** The key that signs at `now`: the last one (in activation order) that has activated. */
   #current(realm: string, now: number): LoadedKey | undefined {
     const keys = this.#loaded.get(realm)?.keys ?? [];
     let current: LoadedKey | undefined;
