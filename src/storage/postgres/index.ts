@@ -130,11 +130,33 @@ function withDeadline<T>(work: PromiseLike<T>, ms: number): Promise<T> {
 }
 
 /** Runs one statement (a query of the `postgres` package runs when awaited), translating failures. */
-async function run<T>(statement: PromiseLike<T>): Promise<T> {
-  try {
-    return await withDeadline(statement, STATEMENT_DEADLINE_MS);
-  } catch (error) {
-    throw translate(error);
+type Run = <T>(statement: PromiseLike<T>) => Promise<T>;
+
+/**
+ * Runs statements with a deadline and translated failures, and keeps track of those still running,
+ * so that close() can wait for exactly them. (The driver's own graceful end may wait until its
+ * timeout for a query that was lost with its connection.)
+ */
+class StatementRunner {
+  readonly #running = new Set<Promise<unknown>>();
+
+  /** Runs one statement of the stores: it must settle within the statement deadline. */
+  readonly run: Run = (statement) => this.track(withDeadline(statement, STATEMENT_DEADLINE_MS));
+
+  /** Runs work that has no deadline of its own (migrations, which may wait for a lock). */
+  track<T>(work: PromiseLike<T>): Promise<T> {
+    const running = Promise.resolve(work).catch((error: unknown) => {
+      throw translate(error);
+    });
+    this.#running.add(running);
+    const forget = () => this.#running.delete(running);
+    running.then(forget, forget);
+    return running;
+  }
+
+  /** Resolves once everything started so far has settled. */
+  async settled(): Promise<void> {
+    await Promise.allSettled(this.#running);
   }
 }
 
@@ -183,14 +205,19 @@ export function changeChannel(schema: string): string {
 async function applyMigrations(sql: Sql, schema: string): Promise<number[]> {
   return sql.begin(async (tx) => {
     await tx`SELECT pg_advisory_xact_lock(hashtextextended(${`tessera.migrate:${schema}`}, 0))`;
-    // Checked first: CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege even when it exists.
-    const [found] = await tx`SELECT 1 FROM pg_namespace WHERE nspname = ${schema}`;
-    if (!found) await tx`CREATE SCHEMA ${tx(schema)}`;
+    // Existence is checked first, so that a role without CREATE privileges can start once the
+    // schema is up to date (CREATE … IF NOT EXISTS checks the privilege even when nothing is missing).
+    const [schemaFound] = await tx`SELECT 1 FROM pg_namespace WHERE nspname = ${schema}`;
+    if (!schemaFound) await tx`CREATE SCHEMA ${tx(schema)}`;
     await tx.unsafe(`SET LOCAL search_path TO ${quoteIdent(schema)}`);
-    await tx`CREATE TABLE IF NOT EXISTS schema_migrations (
-      version    integer     PRIMARY KEY,
-      name       text        NOT NULL,
-      applied_at timestamptz NOT NULL DEFAULT now())`;
+    const [{ tracked } = { tracked: false }] = await tx<{ tracked: boolean }[]>`
+      SELECT to_regclass('schema_migrations') IS NOT NULL AS tracked`;
+    if (!tracked) {
+      await tx`CREATE TABLE schema_migrations (
+        version    integer     PRIMARY KEY,
+        name       text        NOT NULL,
+        applied_at timestamptz NOT NULL DEFAULT now())`;
+    }
     const applied = new Set((await tx<{ version: number }[]>`SELECT version FROM schema_migrations`).map((row) => row.version));
     const versions: number[] = [];
     for (const migration of postgresMigrations()) {
@@ -208,7 +235,7 @@ const jsonb = (sql: Sql, record: ClientRecord | SigningKeyRecord) => sql.json(re
 
 type DataRow<T> = { data: T };
 
-function postgresClients(sql: Sql): ClientStore {
+function postgresClients(sql: Sql, run: Run): ClientStore {
   return {
     async get(realm, clientId) {
       const [row] = await run(sql<DataRow<ClientRecord>[]>`SELECT data FROM clients WHERE realm = ${realm} AND client_id = ${clientId}`);
@@ -248,7 +275,7 @@ function postgresClients(sql: Sql): ClientStore {
   };
 }
 
-function postgresKeys(sql: Sql): SigningKeyStore {
+function postgresKeys(sql: Sql, run: Run): SigningKeyStore {
   return {
     async list(realm) {
       const rows = await run(
@@ -268,7 +295,7 @@ function postgresKeys(sql: Sql): SigningKeyStore {
   };
 }
 
-function postgresRevocations(sql: Sql): RevocationStore {
+function postgresRevocations(sql: Sql, run: Run): RevocationStore {
   return {
     // Kept until the latest expiresAt given; an earlier one never shortens the entry.
     async revoke(realm, jti, expiresAt) {
@@ -286,7 +313,7 @@ function postgresRevocations(sql: Sql): RevocationStore {
   };
 }
 
-function postgresReplay(sql: Sql): ReplayStore {
+function postgresReplay(sql: Sql, run: Run): ReplayStore {
   return {
     // One statement, hence atomic: inserts, or takes over an expired record, or changes nothing.
     async consume(realm, clientId, jti, expiresAt) {
@@ -311,19 +338,21 @@ function postgresReplay(sql: Sql): ReplayStore {
  */
 class PostgresChangeFeed implements ChangeFeed {
   readonly #sql: Sql;
+  readonly #run: Run;
   readonly #channel: string;
   readonly #origin = randomUUID();
   readonly #listeners = new ListenerSet();
   #listening = false;
   #closed = false;
 
-  constructor(sql: Sql, channel: string) {
+  constructor(sql: Sql, run: Run, channel: string) {
     this.#sql = sql;
+    this.#run = run;
     this.#channel = channel;
   }
 
   async publish(event: ChangeEvent): Promise<void> {
-    await run(this.#sql`SELECT pg_notify(${this.#channel}, ${envelope(event, this.#origin)})`);
+    await this.#run(this.#sql`SELECT pg_notify(${this.#channel}, ${envelope(event, this.#origin)})`);
     this.#listeners.deliver(event);
   }
 
@@ -367,26 +396,28 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
     connection: { application_name: 'tessera', search_path: quoteIdent(schema) },
     onnotice: () => {},
   });
-
+  const runner = new StatementRunner();
+  const { run } = runner;
   const redisPrefix = options.redisPrefix ?? `tessera:${sql.options.database}:${schema}:`;
   const redisReplay = redisUrl ? createRedisReplayStore({ connection: redisUrl, prefix: redisPrefix }) : undefined;
   const redisChanges = redisUrl ? createRedisChangeFeed({ connection: redisUrl, prefix: redisPrefix }) : undefined;
-  const pgChanges = redisChanges ? undefined : new PostgresChangeFeed(sql, changeChannel(schema));
+  const pgChanges = redisChanges ? undefined : new PostgresChangeFeed(sql, run, changeChannel(schema));
 
   let closing: Promise<void> | undefined;
+  /** Lets the running statements finish, then closes every connection at once. */
+  const closePool = async () => {
+    await runner.settled();
+    await sql.end({ timeout: 0 });
+  };
   const storage: Storage = {
     kind: 'postgres',
-    clients: postgresClients(sql),
-    keys: postgresKeys(sql),
-    revocations: postgresRevocations(sql),
-    replay: redisReplay ?? postgresReplay(sql),
+    clients: postgresClients(sql, run),
+    keys: postgresKeys(sql, run),
+    revocations: postgresRevocations(sql, run),
+    replay: redisReplay ?? postgresReplay(sql, run),
     changes: redisChanges ?? pgChanges!,
     async migrate() {
-      try {
-        await applyMigrations(sql, schema);
-      } catch (error) {
-        throw translate(error);
-      }
+      await runner.track(applyMigrations(sql, schema));
     },
     async ping() {
       await run(sql`SELECT 1`);
@@ -394,7 +425,7 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
     },
     close() {
       pgChanges?.close();
-      return (closing ??= Promise.all([sql.end({ timeout: 5 }), redisReplay?.close(), redisChanges?.close()]).then(() => {}));
+      return (closing ??= Promise.all([closePool(), redisReplay?.close(), redisChanges?.close()]).then(() => {}));
     },
   };
 

@@ -45,70 +45,83 @@ const UNAVAILABLE_REPLY = /^(LOADING|MISCONF|READONLY|BUSY|MASTERDOWN|CLUSTERDOW
  * stream not writeable) is of that kind; a reply error is only when Redis says it is not ready.
  */
 export function translateRedisError(error: unknown): unknown {
-  if (error instanceof StorageUnavailableError) return error;
+  if (!(error instanceof Error) || error instanceof StorageUnavailableError) return error;
   if (error instanceof ReplyError && !UNAVAILABLE_REPLY.test(error.message)) return error;
-  if (!(error instanceof Error)) return error;
   return new StorageUnavailableError(`redis: ${error.message}`, { cause: error });
 }
 
-/** Opens an ioredis client that fails fast while Redis is unreachable and reconnects by itself. */
-function connect(connection: RedisConnection, timeoutMs: number, overrides: RedisOptions = {}): Redis {
-  const options: RedisOptions = {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    connectTimeout: timeoutMs,
-    commandTimeout: timeoutMs,
-    retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
-    ...overrides,
-  };
-  const client = typeof connection === 'string' ? new Redis(connection, options) : new Redis({ ...connection, ...options });
-  // Errors reach the callers as rejections; without a listener ioredis would print each one.
-  client.on('error', () => {});
-  return client;
-}
+/**
+ * An ioredis client that reconnects by itself and, unless `overrides` say otherwise, fails fast
+ * while Redis is unreachable: a command waits for a (re)connection at most `timeoutMs`, and
+ * callers waiting at the same time share one wait.
+ */
+class RedisClient {
+  readonly redis: Redis;
+  readonly #timeoutMs: number;
+  #connecting: Promise<void> | undefined;
 
-/** Resolves once the client is ready; rejects with StorageUnavailableError after `timeoutMs`. */
-function whenReady(client: Redis, timeoutMs: number): Promise<void> {
-  if (client.status === 'ready') return Promise.resolve();
-  if (client.status === 'end') return Promise.reject(new StorageUnavailableError('redis: connection closed'));
-  return new Promise((resolve, reject) => {
-    const settle = (error?: Error) => {
-      clearTimeout(timer);
-      client.off('ready', onReady);
-      client.off('end', onEnd);
-      if (error) reject(error);
-      else resolve();
+  constructor(connection: RedisConnection, timeoutMs: number, overrides: RedisOptions = {}) {
+    const options: RedisOptions = {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      connectTimeout: timeoutMs,
+      commandTimeout: timeoutMs,
+      retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
+      ...overrides,
     };
-    const onReady = () => settle();
-    const onEnd = () => settle(new StorageUnavailableError('redis: connection closed'));
-    const timer = setTimeout(() => settle(new StorageUnavailableError(`redis: not reachable within ${timeoutMs} ms`)), timeoutMs);
-    client.once('ready', onReady);
-    client.once('end', onEnd);
-  });
-}
-
-/** Runs one command once the client is ready, translating failures. */
-async function run<T>(client: Redis, timeoutMs: number, command: () => Promise<T>): Promise<T> {
-  try {
-    await whenReady(client, timeoutMs);
-    return await command();
-  } catch (error) {
-    throw translateRedisError(error);
+    this.redis = typeof connection === 'string' ? new Redis(connection, options) : new Redis({ ...connection, ...options });
+    // Errors reach the callers as rejections; without a listener ioredis would print each one.
+    this.redis.on('error', () => {});
+    this.#timeoutMs = timeoutMs;
   }
-}
 
-/** Closes a client: politely when connected, at once otherwise. */
-async function disconnect(client: Redis): Promise<void> {
-  if (client.status === 'end') return;
-  if (client.status === 'ready') {
+  /** Runs one command once connected, translating failures. */
+  async run<T>(command: (redis: Redis) => Promise<T>): Promise<T> {
     try {
-      await client.quit();
-      return;
-    } catch {
-      // fall through: drop the connection
+      await this.#ready();
+      return await command(this.redis);
+    } catch (error) {
+      throw translateRedisError(error);
     }
   }
-  client.disconnect();
+
+  /** Closes the connection: politely when connected, at once otherwise. */
+  async close(): Promise<void> {
+    if (this.redis.status === 'end') return;
+    if (this.redis.status === 'ready') {
+      try {
+        await this.redis.quit();
+        return;
+      } catch {
+        // fall through: drop the connection
+      }
+    }
+    this.redis.disconnect();
+  }
+
+  #ready(): Promise<void> {
+    if (this.redis.status === 'ready') return Promise.resolve();
+    if (this.redis.status === 'end') return Promise.reject(new StorageUnavailableError('redis: connection closed'));
+    return (this.#connecting ??= this.#waitForReady().finally(() => (this.#connecting = undefined)));
+  }
+
+  #waitForReady(): Promise<void> {
+    const redis = this.redis;
+    return new Promise((resolve, reject) => {
+      const settle = (error?: Error) => {
+        clearTimeout(timer);
+        redis.off('ready', onReady);
+        redis.off('end', onEnd);
+        if (error) reject(error);
+        else resolve();
+      };
+      const onReady = () => settle();
+      const onEnd = () => settle(new StorageUnavailableError('redis: connection closed'));
+      const timer = setTimeout(() => settle(new StorageUnavailableError(`redis: not reachable within ${this.#timeoutMs} ms`)), this.#timeoutMs);
+      redis.once('ready', onReady);
+      redis.once('end', onEnd);
+    });
+  }
 }
 
 /**
@@ -137,7 +150,7 @@ if #members > 0 then
 end
 return #members`;
 
-type ReplayCommands = {
+type ReplayScripts = {
   tesseraConsume(record: string, index: string, expiresAt: number, member: string): Promise<number>;
   tesseraPurge(index: string, now: number, recordPrefix: string, batch: number): Promise<number>;
 };
@@ -149,10 +162,10 @@ type ReplayCommands = {
  */
 export function createRedisReplayStore(options: RedisPartOptions): RedisReplayStore {
   const { prefix, timeoutMs = DEFAULT_TIMEOUT_MS } = options;
-  const client = connect(options.connection, timeoutMs);
-  client.defineCommand('tesseraConsume', { numberOfKeys: 2, lua: CONSUME_SCRIPT });
-  client.defineCommand('tesseraPurge', { numberOfKeys: 1, lua: PURGE_SCRIPT });
-  const commands = client as unknown as ReplayCommands;
+  const client = new RedisClient(options.connection, timeoutMs);
+  client.redis.defineCommand('tesseraConsume', { numberOfKeys: 2, lua: CONSUME_SCRIPT });
+  client.redis.defineCommand('tesseraPurge', { numberOfKeys: 1, lua: PURGE_SCRIPT });
+  const scripts = (redis: Redis) => redis as unknown as ReplayScripts;
   const index = `${prefix}{replay}`;
   const recordPrefix = `${index}:`;
 
@@ -161,21 +174,21 @@ export function createRedisReplayStore(options: RedisPartOptions): RedisReplaySt
       // JSON of the triple: an encoding no two distinct triples share.
       const member = JSON.stringify([realm, clientId, jti]);
       const at = Math.max(1, Math.ceil(expiresAt)); // PXAT takes a positive integer
-      const stored = await run(client, timeoutMs, () => commands.tesseraConsume(recordPrefix + member, index, at, member));
+      const stored = await client.run((redis) => scripts(redis).tesseraConsume(recordPrefix + member, index, at, member));
       return stored === 1;
     },
     async purgeExpired(now) {
       let removed = 0;
       for (;;) {
-        const batch = await run(client, timeoutMs, () => commands.tesseraPurge(index, Math.floor(now), recordPrefix, PURGE_BATCH));
+        const batch = await client.run((redis) => scripts(redis).tesseraPurge(index, Math.floor(now), recordPrefix, PURGE_BATCH));
         removed += batch;
         if (batch < PURGE_BATCH) return removed;
       }
     },
     async ping() {
-      await run(client, timeoutMs, () => client.ping());
+      await client.run((redis) => redis.ping());
     },
-    close: () => disconnect(client),
+    close: () => client.close(),
   };
 }
 
@@ -211,24 +224,28 @@ export function createRedisChangeFeed(options: RedisPartOptions): RedisChangeFee
   const channel = `${prefix}changes`;
   const origin = randomUUID();
   const listeners = new ListenerSet();
-  const publisher = connect(options.connection, timeoutMs);
-  let subscriber: Redis | undefined;
+  const publisher = new RedisClient(options.connection, timeoutMs);
+  let subscriber: RedisClient | undefined;
   let closed = false;
 
   const startSubscriber = () => {
     // Subscribing may wait for Redis as long as it takes: queue it, and never give up retrying.
-    subscriber = connect(options.connection, timeoutMs, { enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined });
-    subscriber.on('message', (from: string, message: string) => {
+    subscriber = new RedisClient(options.connection, timeoutMs, {
+      enableOfflineQueue: true,
+      maxRetriesPerRequest: null,
+      commandTimeout: undefined,
+    });
+    subscriber.redis.on('message', (from: string, message: string) => {
       const received = from === channel ? parseEnvelope(message) : undefined;
       if (received && received.origin !== origin) listeners.deliver(received);
     });
-    subscriber.subscribe(channel).catch(() => {}); // only fails when closed meanwhile
+    subscriber.redis.subscribe(channel).catch(() => {}); // only fails when closed meanwhile
   };
 
   return {
     async publish(event) {
       if (closed) throw new StorageUnavailableError('redis: change feed closed');
-      await run(publisher, timeoutMs, () => publisher.publish(channel, envelope(event, origin)));
+      await publisher.run((redis) => redis.publish(channel, envelope(event, origin)));
       listeners.deliver(event);
     },
     subscribe(listener) {
@@ -239,7 +256,7 @@ export function createRedisChangeFeed(options: RedisPartOptions): RedisChangeFee
     async close() {
       closed = true;
       listeners.clear();
-      await Promise.all([disconnect(publisher), subscriber && disconnect(subscriber)]);
+      await Promise.all([publisher.close(), subscriber?.close()]);
     },
   };
 }
