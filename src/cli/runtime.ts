@@ -44,6 +44,7 @@ export function loadConfig(file: string | undefined, env: Env = process.env): Re
     set('listen', 'port', Number(port));
   }
   set('storage', 'url', env.TESSERA_STORAGE_URL ?? env.DATABASE_URL);
+  set('storage', 'redis', env.TESSERA_REDIS_URL ?? env.REDIS_URL);
   set('log', 'level', env.TESSERA_LOG_LEVEL);
   set('kek', 'file', env.TESSERA_KEK_FILE);
   if (env.TESSERA_DEMO_CLIENT !== undefined) set(undefined, 'demo_client', env.TESSERA_DEMO_CLIENT !== 'false' && env.TESSERA_DEMO_CLIENT !== '0');
@@ -65,13 +66,16 @@ export function loadKek(config: ResolvedConfig, env: Env = process.env): KeyEncr
   return createKek(parseKek(readFileSync(file, 'utf8')));
 }
 
-/** Opens the backend a storage URL names: `sqlite:PATH`, `memory:`, or (later) `postgres://…`. */
-export async function openStorage(url: string): Promise<Storage> {
+/**
+ * Opens the backend a storage URL names: `sqlite:PATH`, `memory:`, or `postgres://…` (with Redis for
+ * the replay store and change feed when `redisUrl` or the URL's `?redis=` names one).
+ */
+export async function openStorage(url: string, redisUrl?: string): Promise<Storage> {
   if (url === 'memory:' || url === 'memory') return createMemoryStorage();
   if (url.startsWith('sqlite:')) return createSqliteStorage({ path: resolvePath(url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '')) });
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
-    const mod = (await import('../storage/postgres/index.ts' as string)) as { createPostgresStorage(opts: { url: string }): Promise<Storage> };
-    return mod.createPostgresStorage({ url });
+    const { createPostgresStorage } = await import('../storage/postgres/index.ts');
+    return createPostgresStorage({ url, redis: redisUrl });
   }
   throw new TypeError(`storage.url: unsupported scheme in ${url} (use sqlite:PATH, memory: or postgres://)`);
 }
@@ -95,7 +99,7 @@ export interface Runtime {
 export async function openRuntime(configFile: string | undefined, opts: { bootstrap: boolean }): Promise<Runtime> {
   const config = loadConfig(configFile);
   const kek = loadKek(config);
-  const storage = await openStorage(config.storageUrl);
+  const storage = await openStorage(config.storageUrl, config.redisUrl);
   try {
     const server = await AuthorizationServer.create({ config, storage, kek, bootstrap: opts.bootstrap });
     return { config, storage, server, close: () => storage.close() };

@@ -42,6 +42,7 @@ export class ClientRegistry {
     this.#maxEntries = opts.maxEntries ?? 200_000;
     opts.changes?.subscribe((e) => {
       if (e.kind === 'client') this.invalidate(e.realm, e.id);
+      else if (e.kind === 'resync') this.clear();
     });
   }
 

@@ -48,6 +48,8 @@ export interface ResolvedConfig {
   issuer: string;
   listen: { host: string; port: number };
   storageUrl: string;
+  /** Redis for the replay store and change feed of a PostgreSQL deployment. */
+  redisUrl: string | undefined;
   kekFile: string;
   logLevel: string;
   bodyLimitBytes: number;
@@ -139,6 +141,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     issuer,
     listen: { host: file.listen?.host ?? DEFAULTS.listen.host, port: file.listen?.port ?? DEFAULTS.listen.port },
     storageUrl: file.storage?.url ?? DEFAULTS.storageUrl,
+    redisUrl: file.storage?.redis,
     kekFile: file.kek?.file ?? DEFAULTS.kekFile,
     logLevel: file.log?.level ?? DEFAULTS.logLevel,
     bodyLimitBytes: file.http?.body_limit ?? DEFAULTS.bodyLimitBytes,

@@ -90,6 +90,7 @@ export class KeyManager {
     this.#changes = opts.changes;
     this.#changes?.subscribe((e) => {
       if (e.kind === 'keys' && this.#realms.has(e.realm)) void this.reload(e.realm).catch(() => undefined);
+      if (e.kind === 'resync') for (const realm of this.#realms.keys()) void this.reload(realm).catch(() => undefined);
     });
   }
 

@@ -125,6 +125,8 @@ export interface RevocationStore {
   /** Records that the token with this jti is revoked; kept at least until expiresAt (ms). Idempotent. */
   revoke(realm: string, jti: string, expiresAt: number): Promise<void>;
   isRevoked(realm: string, jti: string): Promise<boolean>;
+  /** Every entry of a realm ordered by jti (for export). */
+  list(realm: string): Promise<Array<{ jti: string; expiresAt: number }>>;
   /** Removes entries whose expiresAt is before `now`; resolves the number removed. */
   purgeExpired(now: number): Promise<number>;
 }
@@ -142,8 +144,12 @@ export interface ReplayStore {
 /** What changed, so that instances drop cached copies. */
 export interface ChangeEvent {
   realm: string;
-  kind: 'client' | 'keys';
-  /** The client id for kind 'client'; empty for 'keys'. */
+  /**
+   * 'client': one client changed; 'keys': a realm's signing keys changed; 'resync': events may have
+   * been missed (the adapter's notification channel reconnected) — drop every cached copy.
+   */
+  kind: 'client' | 'keys' | 'resync';
+  /** The client id for kind 'client'; empty otherwise. */
   id: string;
 }
 

@@ -296,6 +296,15 @@ export function runStorageContract(name: string, factory: StorageFactory): void 
         await storage.revocations.revoke('r1', 'jti-1', later());
         assert.equal(await storage.revocations.isRevoked('r2', 'jti-1'), false);
       });
+
+      it('lists a realm entries ordered by jti', async () => {
+        const t = later();
+        await storage.revocations.revoke('r1', 'b', t + 2);
+        await storage.revocations.revoke('r1', 'a', t + 1);
+        await storage.revocations.revoke('r2', 'c', t);
+        assert.deepEqual(await storage.revocations.list('r1'), [{ jti: 'a', expiresAt: t + 1 }, { jti: 'b', expiresAt: t + 2 }]);
+        assert.deepEqual(await storage.revocations.list('r3'), []);
+      });
     });
 
     describe('replay', () => {

@@ -189,6 +189,9 @@ function memoryRevocations(): RevocationStore {
     async purgeExpired(now) {
       return expiries.deleteWhere((expiresAt) => expiresAt < now);
     },
+    async list(realm) {
+      return [...expiries.realm(realm)].map(([jti, expiresAt]) => ({ jti, expiresAt })).sort((a, b) => compareIds(a.jti, b.jti));
+    },
   };
 }
 

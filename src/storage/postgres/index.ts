@@ -307,6 +307,10 @@ function postgresRevocations(sql: Sql, run: Run): RevocationStore {
       const rows = await run(sql`SELECT 1 FROM revocations WHERE realm = ${realm} AND jti = ${jti}`);
       return rows.length > 0;
     },
+    async list(realm) {
+      const rows = await run(sql`SELECT jti, expires_at FROM revocations WHERE realm = ${realm} ORDER BY jti`);
+      return rows.map((r) => ({ jti: r.jti as string, expiresAt: Number(r.expires_at) }));
+    },
     async purgeExpired(now) {
       return (await run(sql`DELETE FROM revocations WHERE expires_at < ${now}`)).count;
     },

@@ -171,6 +171,7 @@ function prepareStatements(db: Database.Database) {
     ),
     isRevoked: db.prepare<[string, string], number>('SELECT 1 FROM revocations WHERE realm = ? AND jti = ?').pluck(),
     revocationPurge: db.prepare<[number]>('DELETE FROM revocations WHERE expires_at < ?'),
+    revocationList: db.prepare<[string], { jti: string; expiresAt: number }>('SELECT jti, expires_at AS expiresAt FROM revocations WHERE realm = ? ORDER BY jti'),
 
     // One statement, hence atomic: inserts, or takes over an expired record, or changes nothing.
 
@@ -250,6 +251,9 @@ function sqliteRevocations(run: Run): RevocationStore {
     },
     async isRevoked(realm, jti) {
       return run((sql) => sql.isRevoked.get(realm, jti) !== undefined);
+    },
+    async list(realm) {
+      return run((sql) => sql.revocationList.all(realm));
     },
     async purgeExpired(now) {
       return run((sql) => sql.revocationPurge.run(now).changes);
