@@ -200,6 +200,41 @@ describe('tessera CLI', () => {
     }
   });
 
+  it('export from SQLite, import into PostgreSQL (the migration path)', async () => {
+    const created = await json(['clients', 'create', '--id', 'moving', '--scope', 'read']);
+    await json(['keys', 'rotate', '--now']); // a signing key exists even when no server ran yet
+    const file = join(dir, 'export.json');
+    const exported = await run(['export', '--out', file]);
+    assert.equal(exported.code, 0, exported.stderr);
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    const schema = `t_cli_export_${process.pid}_${randomBytes(4).toString('hex')}`;
+    const pgUrl = `${process.env.TESSERA_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test'}?schema=${schema}`;
+    const { default: postgres } = await import('postgres');
+    const admin = postgres(process.env.TESSERA_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test', { max: 1, onnotice: () => {} });
+    try {
+      const imported = await run(['import', '--in', file], { TESSERA_STORAGE_URL: pgUrl });
+      assert.equal(imported.code, 0, imported.stderr);
+      const summary = JSON.parse(imported.stdout);
+      assert.ok(summary[0].clients >= 1 && summary[0].keys >= 1);
+      const onPg = JSON.parse((await run(['clients', 'show', 'moving'], { TESSERA_STORAGE_URL: pgUrl })).stdout);
+      assert.equal(onPg.scope, 'read');
+      const sqliteKeys = await json(['keys', 'list']);
+      const pgKeys = JSON.parse((await run(['keys', 'list'], { TESSERA_STORAGE_URL: pgUrl })).stdout);
+      assert.deepEqual(pgKeys.map((k: { kid: string }) => k.kid), sqliteKeys.map((k: { kid: string }) => k.kid));
+      // The secret works against a server on PostgreSQL.
+      const port = await freePort();
+      const { child } = await startServe(port, [], { TESSERA_STORAGE_URL: pgUrl });
+      try {
+        assert.equal((await tokenRequest(port, 'moving', created.client_secret)).status, 200);
+      } finally {
+        await stop(child);
+      }
+    } finally {
+      await admin.unsafe(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await admin.end();
+    }
+  });
+
   it('TESSERA_KEK from the environment is used instead of a key file', async () => {
     const kek = randomBytes(32).toString('hex');
     const r = await run(['keys', 'list'], { TESSERA_KEK: kek, TESSERA_STORAGE_URL: `sqlite:${join(dir, 'other.db')}`, TESSERA_KEK_FILE: join(dir, 'never', 'kek.key') });

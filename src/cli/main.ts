@@ -4,7 +4,7 @@
  * of their changes through the storage's change feed.
  */
 import { Command, Option } from 'commander';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { AdminError } from '../core/errors/index.ts';
 import { AuthorizationServer } from '../core/server.ts';
@@ -137,6 +137,29 @@ export function buildCli(): Command {
         out({ kid: r.kid, activatesAt: new Date(r.activatesAt).toISOString() });
       }),
     );
+
+  program
+    .command('export')
+    .description('write realms, clients, signing keys and revocations as JSON (to move to another backend)')
+    .addOption(configOpt())
+    .option('-r, --realm <name>', 'realm to export (repeatable; default all)', collect)
+    .option('-o, --out <file>', 'output file (default stdout); written with mode 0600')
+    .option('--include-secrets', 'put private keys and client_secret_jwt secrets in clear, for a target with another KEK')
+    .action((o) =>
+      withRuntime(o.config, async (rt) => {
+        const doc = await rt.server.exportData({ realms: o.realm, includeSecrets: Boolean(o.includeSecrets) });
+        const text = JSON.stringify(doc, null, 2) + '\n';
+        if (o.out) writeFileSync(o.out, text, { mode: 0o600 });
+        else process.stdout.write(text);
+        if (doc.containsSecrets) process.stderr.write('tessera: the export contains private keys and secrets in clear: keep it secret, delete it after import\n');
+      }),
+    );
+  program
+    .command('import')
+    .description('read an export into the configured storage (upserts clients, keys, revocations)')
+    .addOption(configOpt())
+    .requiredOption('-i, --in <file>', 'export file')
+    .action((o) => withRuntime(o.config, async (rt) => out(await rt.server.importData(JSON.parse(readFileSync(o.in, 'utf8'))))));
 
   tokenCommand(program);
   return program;

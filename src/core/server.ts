@@ -21,6 +21,7 @@ import { TokenReuseCache } from './tokens/reuse.ts';
 import { introspect } from './introspection/introspect.ts';
 import { revoke } from './revocation/revoke.ts';
 import { buildMetadata } from './metadata/metadata.ts';
+import { exportState, importState, type ExportDocument, type ImportSummary } from './transfer.ts';
 
 export interface EndpointRequest {
   realm: RealmConfig;
@@ -34,7 +35,10 @@ export interface ServerOptions {
   storage: Storage;
   kek: KeyEncryptionKey;
   clock?: Clock;
-  /** Upsert the clients the configuration declares (default true; the CLI's admin commands skip it). */
+  /**
+   * Start-up duties (default true): create missing signing keys and upsert the clients the
+   * configuration declares. The CLI's admin commands skip them and only load.
+   */
   bootstrap?: boolean;
 }
 
@@ -80,7 +84,7 @@ export class AuthorizationServer {
   static async create(opts: ServerOptions): Promise<AuthorizationServer> {
     const server = new AuthorizationServer(opts);
     await opts.storage.migrate();
-    await server.keys.init();
+    await server.keys.init({ create: opts.bootstrap !== false });
     if (opts.bootstrap !== false) {
       for (const realm of opts.config.realms.values()) {
         for (const c of realm.clients) await server.upsertClient(realm.name, c);
@@ -240,6 +244,19 @@ export class AuthorizationServer {
     const realm = this.#realmOrThrow(realmName);
     await this.keys.reload(realm.name);
     return this.keys.describe(realm.name);
+  }
+
+  /** Clients, keys and live revocations of the given realms (all when none given). */
+  async exportData(opts: { realms?: string[]; includeSecrets?: boolean } = {}): Promise<ExportDocument> {
+    const realms = opts.realms?.length ? opts.realms.map((r) => this.#realmOrThrow(r).name) : [...this.config.realms.keys()];
+    return exportState(this.storage, this.#kek, realms, opts.includeSecrets ?? false, this.clock.now());
+  }
+
+  async importData(doc: unknown): Promise<ImportSummary[]> {
+    const summary = await importState(this.storage, this.#kek, doc, new Set(this.config.realms.keys()));
+    this.clients.clear();
+    for (const s of summary) await this.keys.reload(s.realm);
+    return summary;
   }
 
   /** Resolves when storage answers (readiness). */

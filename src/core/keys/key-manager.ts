@@ -95,12 +95,14 @@ export class KeyManager {
   }
 
   /**
-   * Loads every realm's keys, creating the first key of a realm that has none (active at once), and
-   * a successor when the configured signing alg differs from the current key's (pre-published).
+   * Loads every realm's keys. With `create` (the server's start-up), also creates the first key of
+   * a realm that has none (active at once), and a successor when the configured signing alg differs
+   * from the current key's (pre-published). Admin commands only load.
    */
-  async init(): Promise<void> {
+  async init(opts: { create: boolean } = { create: true }): Promise<void> {
     for (const realm of this.#realms.values()) {
       await this.reload(realm.name);
+      if (!opts.create) continue;
       const now = this.#clock.now();
       const current = this.#current(realm.name, now);
       const newest = this.#loaded.get(realm.name)?.keys.at(-1);

@@ -337,8 +337,9 @@ function postgresReplay(sql: Sql, run: Run): ReplayStore {
 /**
  * The change feed on LISTEN/NOTIFY. publish() tells this instance's listeners directly and skips
  * its own notifications when they come back. Listening starts with the first subscribe() on a
- * dedicated connection, which the driver re-establishes (and re-listens on) after every loss;
- * events published while it is down are not delivered.
+ * dedicated connection, which the driver re-establishes (and re-listens on) after every loss.
+ * Events published while it is down are not delivered: once listening again, the feed delivers
+ * `{ kind: 'resync' }` to its subscribers, so that they drop whatever they cached meanwhile.
  */
 class PostgresChangeFeed implements ChangeFeed {
   readonly #sql: Sql;
@@ -347,6 +348,8 @@ class PostgresChangeFeed implements ChangeFeed {
   readonly #origin = randomUUID();
   readonly #listeners = new ListenerSet();
   #listening = false;
+  /** Whether LISTEN has succeeded once: every later success is a reconnection. */
+  #listenedOnce = false;
   #closed = false;
 
   constructor(sql: Sql, run: Run, channel: string) {
@@ -365,7 +368,8 @@ class PostgresChangeFeed implements ChangeFeed {
     if (!this.#listening && !this.#closed) {
       this.#listening = true;
       // A first attempt failing (server down) is retried by the driver when its connection closes.
-      this.#sql.listen(this.#channel, (payload) => this.#receive(payload)).catch(() => {});
+      // The driver calls onlisten after each successful LISTEN, the first and every re-listen.
+      this.#sql.listen(this.#channel, (payload) => this.#receive(payload), () => this.#listened()).catch(() => {});
     }
     return remove;
   }
@@ -373,6 +377,15 @@ class PostgresChangeFeed implements ChangeFeed {
   close(): void {
     this.#closed = true;
     this.#listeners.clear();
+  }
+
+  #listened(): void {
+    if (this.#closed) return;
+    if (!this.#listenedOnce) {
+      this.#listenedOnce = true;
+      return;
+    }
+    this.#listeners.deliver({ realm: '', kind: 'resync', id: '' });
   }
 
   #receive(payload: string): void {

@@ -217,7 +217,9 @@ export function envelope(event: ChangeEvent, origin: string): string {
 /**
  * A change feed on Redis pub/sub. publish() tells this instance's listeners directly and skips its
  * own messages when they come back. The subscriber connection opens with the first subscribe()
- * and resubscribes after every reconnect; events published while it is down are not delivered.
+ * and resubscribes after every reconnect. Events published while it is down are not delivered:
+ * once subscribed again, the feed delivers `{ kind: 'resync' }` to its subscribers, so that they
+ * drop whatever they cached meanwhile.
  */
 export function createRedisChangeFeed(options: RedisPartOptions): RedisChangeFeed {
   const { prefix, timeoutMs = DEFAULT_TIMEOUT_MS } = options;
@@ -230,16 +232,35 @@ export function createRedisChangeFeed(options: RedisPartOptions): RedisChangeFee
 
   const startSubscriber = () => {
     // Subscribing may wait for Redis as long as it takes: queue it, and never give up retrying.
-    subscriber = new RedisClient(options.connection, timeoutMs, {
+    // Resubscribing is done here rather than by ioredis, so that the feed knows when it is done.
+    const client = new RedisClient(options.connection, timeoutMs, {
       enableOfflineQueue: true,
       maxRetriesPerRequest: null,
       commandTimeout: undefined,
+      autoResubscribe: false,
     });
-    subscriber.redis.on('message', (from: string, message: string) => {
+    subscriber = client;
+    const redis = client.redis;
+    redis.on('message', (from: string, message: string) => {
       const received = from === channel ? parseEnvelope(message) : undefined;
       if (received && received.origin !== origin) listeners.deliver(received);
     });
-    subscriber.redis.subscribe(channel).catch(() => {}); // only fails when closed meanwhile
+    // The first SUBSCRIBE waits in the offline queue for the first connection. Every later 'ready'
+    // is a reconnection: subscribe again, then tell the listeners that events may have been missed.
+    let connectedOnce = false;
+    redis.on('ready', () => {
+      if (!connectedOnce) {
+        connectedOnce = true;
+        return;
+      }
+      redis.subscribe(channel).then(
+        () => {
+          if (!closed) void 0;
+        },
+        () => {}, // lost again (the next 'ready' retries) or closed
+      );
+    });
+    redis.subscribe(channel).catch(() => {}); // only fails when closed meanwhile
   };
 
   return {

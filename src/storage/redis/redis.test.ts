@@ -7,6 +7,7 @@
 import { after, afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import { Redis, ReplyError } from 'ioredis';
 import { StorageUnavailableError } from '../../core/errors/index.ts';
 import type { ChangeEvent } from '../../core/ports/index.ts';
@@ -151,6 +152,53 @@ describe('redis replay store', () => {
   });
 });
 
+/**
+ * A TCP proxy in front of Redis: stop() drops every connection and refuses new ones, as a crashed
+ * server does; start() serves again on the same port.
+ */
+class TcpProxy {
+  readonly #target: { host: string; port: number };
+  readonly #sockets = new Set<net.Socket>();
+  #server: net.Server | undefined;
+  port = 0;
+
+  constructor(target: { host: string; port: number }) {
+    this.#target = target;
+  }
+
+  get url(): string {
+    const url = new URL(REDIS_URL);
+    url.hostname = '127.0.0.1';
+    url.port = String(this.port);
+    return url.toString();
+  }
+
+  async start(): Promise<void> {
+    const server = net.createServer((client) => {
+      const upstream = net.connect(this.#target);
+      for (const socket of [client, upstream]) {
+        this.#sockets.add(socket);
+        socket.on('close', () => this.#sockets.delete(socket));
+        socket.on('error', () => {
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(this.port, '127.0.0.1', resolve));
+    this.port = (server.address() as net.AddressInfo).port;
+    this.#server = server;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.#server;
+    this.#server = undefined;
+    for (const socket of this.#sockets) socket.destroy();
+    if (server) await new Promise((resolve) => server.close(resolve));
+  }
+}
+
 describe('redis change feed', () => {
   /** Publishes through `from` until `received` holds the event: a new subscription starts asynchronously. */
   async function publishUntilReceived(from: RedisChangeFeed, event: ChangeEvent, received: ChangeEvent[]): Promise<void> {
@@ -199,6 +247,44 @@ describe('redis change feed', () => {
     await a.publish(event);
     await waitFor(() => atB.length >= 1, 'the valid event');
     assert.deepEqual(atB, [event]);
+  });
+
+  it('delivers one resync after the subscriber reconnects, none on the first connection', { timeout: 30_000 }, async () => {
+    await requireRedis();
+    const target = new URL(REDIS_URL);
+    const proxy = new TcpProxy({ host: target.hostname, port: Number(target.port || 6379) });
+    await proxy.start();
+    try {
+      const prefix = newPrefix();
+      const direct = await changeFeed(prefix);
+      const proxied = await changeFeed(prefix, proxy.url);
+      const received: ChangeEvent[] = [];
+      proxied.subscribe((event) => received.push(event));
+      const before: ChangeEvent = { realm: 'r1', kind: 'client', id: 'before' };
+      await publishUntilReceived(direct, before, received);
+      await sleep(200);
+      assert.ok(received.every((e) => e.kind === 'client'), `no resync on the first connection: ${JSON.stringify(received)}`);
+
+      await proxy.stop();
+      const missed: ChangeEvent = { realm: 'r1', kind: 'client', id: 'missed' };
+      await direct.publish(missed); // published while the subscriber is cut off: lost
+      await sleep(300);
+      assert.deepEqual(received.filter((e) => e.kind !== 'client' || e.id !== 'before'), [], 'nothing arrives while disconnected');
+
+      received.length = 0;
+      await proxy.start();
+      await waitFor(() => received.some((e) => e.kind === 'resync'), 'a resync after reconnecting', 10_000);
+      assert.deepEqual(received, [{ realm: '', kind: 'resync', id: '' }]);
+      // Subscribed again by the time the resync arrives: the next event is delivered.
+      const after: ChangeEvent = { realm: 'r1', kind: 'client', id: 'after' };
+      await direct.publish(after);
+      await waitFor(() => received.length >= 2, 'the event published after the reconnection');
+      assert.deepEqual(received, [{ realm: '', kind: 'resync', id: '' }, after]);
+      await sleep(200);
+      assert.equal(received.filter((e) => e.kind === 'resync').length, 1, 'one resync per reconnection');
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it('rejects publish with StorageUnavailableError while Redis is unreachable', async () => {
