@@ -14,6 +14,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { mintBodies, mintJob } from './lib/assertions.ts';
 import { createFixture, type Fixture } from './lib/fixtures.ts';
+import { cpuSnapshot, cpuUse } from './lib/cpu.ts';
 import { autocannonVersion, runLoad, wrkVersion, type LoaderName, type LoadResult } from './lib/load.ts';
 import { runMicro } from './lib/micro.ts';
 import { profileMarkdown, summariseProfile } from './lib/profile.ts';
@@ -36,6 +37,7 @@ const HELP = `Usage: npm run bench -- [options]
   --out <dir>           report directory (default bench/results; env BENCH_OUT)
   --quick               smoke mode: basic scenario only, one tiny run, no warm-up (for tests)
   --profile             instead: CPU-profile Tessera (node --cpu-prof) under client_secret_basic
+                        (or under the first of --scenarios); writes profile-<scenario>.{md,json}
   -h, --help
 `;
 
@@ -124,6 +126,8 @@ const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
 
 /** Distinct bodies are needed once per server for warm-up and each run; most scenarios need none. */
 const MAX_BODIES = 600_000;
+/** Cores used by processes outside the benchmark above which a run is flagged as disturbed. */
+const NOISE_CORES = 0.15;
 
 interface Ctx {
   opts: Options;
@@ -131,6 +135,7 @@ interface Ctx {
   fixture: Fixture;
   workDir: string;
   problems: string[];
+  warnings: string[];
 }
 
 interface Prepared {
@@ -175,7 +180,9 @@ async function measuredRun(ctx: Ctx, scenario: Scenario, p: Prepared, run: numbe
   for (;;) {
     const bodies = await bodiesFor(ctx, scenario, p.server, p.estimate * durationSec * 1.5 + 1000);
     const rss = sampleRss(p.server.pid);
+    const before = cpuSnapshot(p.server.pid);
     const r = await load(ctx, p, durationSec, bodies);
+    const cpu = cpuUse(before, cpuSnapshot(p.server.pid));
     const peakRssBytes = rss.stop();
     if (r.exhausted > 0 && discarded < 3 && (bodies?.length ?? 0) < MAX_BODIES) {
       discarded++;
@@ -187,8 +194,11 @@ async function measuredRun(ctx: Ctx, scenario: Scenario, p: Prepared, run: numbe
     if (r.non2xx > 0 || r.errors > 0) {
       ctx.problems.push(`${scenario.label} @ ${p.server.name}, run ${run}: ${fmt(r.non2xx)} non-2xx responses and ${fmt(r.errors)} socket errors/timeouts out of ${fmt(r.requests)} requests`);
     }
+    if (cpu.other > NOISE_CORES) {
+      ctx.warnings.push(`${scenario.label} @ ${p.server.name}, run ${run}: processes outside the benchmark used ${cpu.other.toFixed(2)} cores during the run`);
+    }
     p.estimate = Math.max(r.rps, 1);
-    return { run, rps: r.rps, p50Ms: r.p50Ms, p99Ms: r.p99Ms, requests: r.requests, non2xx: r.non2xx, errors: r.errors, durationSec: r.durationSec, peakRssBytes, discardedAttempts: discarded };
+    return { run, rps: r.rps, p50Ms: r.p50Ms, p99Ms: r.p99Ms, requests: r.requests, non2xx: r.non2xx, errors: r.errors, durationSec: r.durationSec, peakRssBytes, discardedAttempts: discarded, cpu };
   }
 }
 
@@ -216,7 +226,9 @@ async function runScenario(ctx: Ctx, scenario: Scenario, servers: RunningServer[
     for (const [i, p] of prepared.entries()) {
       const rec = await measuredRun(ctx, scenario, p, run);
       results[i]!.runs.push(rec);
-      log(`  run ${run}/${opts.runs} ${p.server.name.padEnd(13)} ${fmt(rec.rps).padStart(7)} ${scenario.unit}  p50 ${rec.p50Ms.toFixed(2)} ms  p99 ${rec.p99Ms.toFixed(2)} ms  non-2xx ${rec.non2xx}  RSS ${Math.round(rec.peakRssBytes / 2 ** 20)} MiB`);
+      log(
+        `  run ${run}/${opts.runs} ${p.server.name.padEnd(13)} ${fmt(rec.rps).padStart(7)} ${scenario.unit}  p50 ${rec.p50Ms.toFixed(2)} ms  p99 ${rec.p99Ms.toFixed(2)} ms  non-2xx ${rec.non2xx}  RSS ${Math.round(rec.peakRssBytes / 2 ** 20)} MiB  CPU server ${rec.cpu.server.toFixed(2)} loader ${rec.cpu.loader.toFixed(2)} other ${rec.cpu.other.toFixed(2)}`,
+      );
     }
   }
   // The answers are still right after the load (same check as before it).
@@ -237,23 +249,30 @@ async function chooseLoader(opts: Options): Promise<{ loader: LoaderName; descri
 
 async function profileTessera(ctx: Ctx): Promise<void> {
   const { opts } = ctx;
-  const scenario = SCENARIOS.find((s) => s.id === 'basic')!;
+  // client_secret_basic unless --scenarios names another one.
+  const scenario = opts.scenarios.length === SCENARIOS.length ? SCENARIOS[0]! : opts.scenarios[0]!;
   const dir = join(ctx.workDir, 'cpu-profile');
   mkdirSync(dir, { recursive: true });
-  log(`starting Tessera with --cpu-prof`);
+  log(`starting Tessera with --cpu-prof; scenario ${scenario.label}`);
   const server = await startServer('tessera', { fixture: ctx.fixture, fixtureFile: join(ctx.workDir, 'fixture.json'), nodeFlags: ['--cpu-prof', '--cpu-prof-dir', dir] });
-  const p: Prepared = { server, template: requestFor(scenario, server, ctx.fixture), estimate: 1 };
   let window: [number, number];
   let result: LoadResult;
   try {
+    const token = scenario.kind === 'introspect' ? await introspectionToken(server, ctx.fixture) : undefined;
+    const p: Prepared = { server, template: requestFor(scenario, server, ctx.fixture, token), estimate: 10_000 };
     await check(ctx, scenario, p);
-    if (opts.warmupSec > 0) await load(ctx, p, opts.warmupSec, undefined);
+    if (opts.warmupSec > 0) {
+      const r = await load(ctx, p, opts.warmupSec, await bodiesFor(ctx, scenario, server, p.estimate * opts.warmupSec));
+      p.estimate = Math.max(1, r.rps);
+    }
+    const bodies = await bodiesFor(ctx, scenario, server, p.estimate * opts.durationSec * 1.5 + 1000);
     const start = performance.now();
-    result = await load(ctx, p, opts.durationSec, undefined);
+    result = await load(ctx, p, opts.durationSec, bodies);
     const end = performance.now();
+    if (result.exhausted > 0 || result.non2xx > 0 || result.errors > 0) throw new Error(`profiled run was not clean: ${JSON.stringify(result)}`);
     const exit = new Promise<number>((resolve) => server.child.once('exit', () => resolve(performance.now())));
     await stopServer(server);
-    const exitedAt = await exit.catch(() => performance.now());
+    const exitedAt = await exit;
     window = [exitedAt - start, exitedAt - end];
   } catch (err) {
     await stopServer(server);
@@ -262,11 +281,12 @@ async function profileTessera(ctx: Ctx): Promise<void> {
   const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
   if (!file) throw new Error('node wrote no .cpuprofile');
   const summary = summariseProfile(join(dir, file), ROOT, 30, window);
-  const context = `\`client_secret_basic\` for ${opts.durationSec} s (samples of the measured window only), ${opts.connections} connections, ${ctx.loader}; ${fmt(result.rps)} tokens/s under the profiler (p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, non-2xx ${result.non2xx}). Machine: ${machine().cores} cores, ${machine().cpuModel}, Node ${process.version}. Generated ${new Date().toISOString()} by \`npm run bench -- --profile\`.`;
+  const m = machine();
+  const context = `\`${scenario.label}\` for ${opts.durationSec} s after a ${opts.warmupSec} s warm-up (samples of the measured window only), ${opts.connections} connections, ${ctx.loader}; ${fmt(result.rps)} ${scenario.unit} under the profiler (p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, non-2xx ${result.non2xx}). Machine: ${m.cores} cores, ${m.cpuModel}, Node ${m.node}. Generated ${new Date().toISOString()} by \`npm run bench -- --profile${scenario.id === 'basic' ? '' : ` --scenarios ${scenario.id}`}\`.`;
   mkdirSync(opts.out, { recursive: true });
-  writeFileSync(join(opts.out, 'profile-basic.md'), profileMarkdown(summary, context));
-  writeFileSync(join(opts.out, 'profile-basic.json'), JSON.stringify({ context, ...summary }, null, 2) + '\n');
-  log(`profile summary written to ${join(opts.out, 'profile-basic.md')} (raw profile: ${join(dir, file)}, removed at exit)`);
+  writeFileSync(join(opts.out, `profile-${scenario.id}.md`), profileMarkdown(summary, context));
+  writeFileSync(join(opts.out, `profile-${scenario.id}.json`), JSON.stringify({ context, ...summary }, null, 2) + '\n');
+  log(`profile summary written to ${join(opts.out, `profile-${scenario.id}.md`)}`);
   process.stdout.write(profileMarkdown(summary, context));
 }
 
@@ -276,7 +296,7 @@ async function main(): Promise<number> {
   const workDir = mkdtempSync(join(tmpdir(), 'tessera-bench-'));
   const fixture = createFixture();
   writeFileSync(join(workDir, 'fixture.json'), JSON.stringify(fixture));
-  const ctx: Ctx = { opts, loader, fixture, workDir, problems: [] };
+  const ctx: Ctx = { opts, loader, fixture, workDir, problems: [], warnings: [] };
   const running: RunningServer[] = [];
   try {
     if (opts.profile) {
@@ -330,6 +350,7 @@ async function main(): Promise<number> {
       scenarios,
       micro,
       problems: ctx.problems,
+      warnings: ctx.warnings,
       notes: NOTES,
     };
     mkdirSync(opts.out, { recursive: true });
@@ -360,7 +381,9 @@ const NOTES = [
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    // Bad options are TypeErrors: their message says it all.
+    const text = err instanceof TypeError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
+    process.stderr.write(`bench failed: ${text}\n`);
     process.exit(1);
   },
 );

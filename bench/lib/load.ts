@@ -4,7 +4,7 @@
  * body is sent twice in a run.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from './servers.ts';
 
@@ -73,6 +73,7 @@ async function runWrk(spec: LoadSpec): Promise<LoadResult> {
   const args = ['-t', String(threads), '-c', String(spec.connections), '-d', `${seconds}s`, '--timeout', '10s', '-s', join(ROOT, 'bench/lib/wrk.lua'), spec.origin, '--', file, String(threads)];
   const out = await new Promise<string>((resolve, reject) => {
     const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.once('exit', () => rmSync(file, { force: true }));
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => void (stdout += c.toString()));
@@ -143,6 +144,8 @@ async function runAutocannon(spec: LoadSpec): Promise<LoadResult> {
     connections: spec.connections,
     pipelining: 1,
     duration: spec.durationSec,
+    // autocannon checks for the end of the run on each sample tick (default every 1000 ms).
+    sampleInt: Math.min(1000, Math.max(50, Math.round((spec.durationSec * 1000) / 10))),
     timeout: 10,
   });
   const ok = result['2xx'];

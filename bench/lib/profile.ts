@@ -27,6 +27,8 @@ export interface ProfileRow {
   name: string;
   where: string;
   origin: string;
+  /** The nearest non-node-internal caller that accounts for most of this function's self time. */
+  calledFrom: string;
   selfMs: number;
   /** Share of non-idle time. */
   busyShare: number;
@@ -63,6 +65,8 @@ export function originOf(frame: CallFrame, root: string): string {
 export function summariseProfile(file: string, root: string, top = 25, window?: [number, number]): ProfileSummary {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parentOf = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parentOf.set(c, n.id);
   const selfUs = new Map<number, number>();
   const from = window ? profile.endTime - window[0] * 1000 : -Infinity;
   const to = window ? profile.endTime - window[1] * 1000 : Infinity;
@@ -74,7 +78,14 @@ export function summariseProfile(file: string, root: string, top = 25, window?: 
     const id = profile.samples[i]!;
     selfUs.set(id, (selfUs.get(id) ?? 0) + delta);
   }
-  const fns = new Map<string, { name: string; where: string; origin: string; us: number }>();
+  const fns = new Map<string, { name: string; where: string; origin: string; us: number; callers: Map<string, number> }>();
+  const label = (frame: CallFrame) => {
+    const name = frame.functionName || '(anonymous)';
+    if (!frame.url) return { name, where: '' };
+    const file = frame.url.replace(/^file:\/\//, '').replace(root, '');
+    // tsx-compiled sources report line 0 for everything; a line number would mislead.
+    return { name, where: frame.lineNumber > 0 ? `${file}:${frame.lineNumber + 1}` : file };
+  };
   const origins = new Map<string, number>();
   let idleUs = 0;
   let totalUs = 0;
@@ -87,11 +98,18 @@ export function summariseProfile(file: string, root: string, top = 25, window?: 
       continue;
     }
     origins.set(origin, (origins.get(origin) ?? 0) + us);
-    const where = frame.url ? `${frame.url.replace(/^file:\/\//, '').replace(root, '')}:${frame.lineNumber + 1}` : '';
-    const name = frame.functionName || '(anonymous)';
+    const { name, where } = label(frame);
     const key = `${name}|${where}`;
-    const e = fns.get(key) ?? { name, where, origin, us: 0 };
+    const e = fns.get(key) ?? { name, where, origin, us: 0, callers: new Map<string, number>() };
     e.us += us;
+    // The nearest caller outside node's own modules says who asked for the work.
+    let parent = parentOf.get(id);
+    while (parent !== undefined && /^(node:|$)/.test(byId.get(parent)!.callFrame.url) && byId.get(parent)!.callFrame.functionName !== '(root)') parent = parentOf.get(parent);
+    if (parent !== undefined && byId.get(parent)!.callFrame.functionName !== '(root)') {
+      const p = label(byId.get(parent)!.callFrame);
+      const caller = p.where ? `${p.name} (${p.where})` : p.name;
+      e.callers.set(caller, (e.callers.get(caller) ?? 0) + us);
+    }
     fns.set(key, e);
   }
   const busyUs = totalUs - idleUs;
@@ -102,7 +120,14 @@ export function summariseProfile(file: string, root: string, top = 25, window?: 
     functions: [...fns.values()]
       .sort((a, b) => b.us - a.us)
       .slice(0, top)
-      .map((f) => ({ name: f.name, where: f.where, origin: f.origin, selfMs: f.us / 1000, busyShare: f.us / busyUs })),
+      .map((f) => ({
+        name: f.name,
+        where: f.where,
+        origin: f.origin,
+        calledFrom: [...f.callers.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? '',
+        selfMs: f.us / 1000,
+        busyShare: f.us / busyUs,
+      })),
     origins: [...origins.entries()].sort((a, b) => b[1] - a[1]).map(([origin, us]) => ({ origin, selfMs: us / 1000, busyShare: us / busyUs })),
   };
 }
@@ -124,9 +149,9 @@ export function profileMarkdown(s: ProfileSummary, context: string): string {
     '',
     '## Top functions by self time',
     '',
-    '| # | Function | Origin | Location | self ms | share |',
-    '| ---: | --- | --- | --- | ---: | ---: |',
-    ...s.functions.map((f, i) => `| ${i + 1} | \`${f.name}\` | ${f.origin} | ${f.where ? `\`${f.where}\`` : ''} | ${f.selfMs.toFixed(0)} | ${pct(f.busyShare)} |`),
+    '| # | Function | Origin | Location | Mostly called from | self ms | share |',
+    '| ---: | --- | --- | --- | --- | ---: | ---: |',
+    ...s.functions.map((f, i) => `| ${i + 1} | \`${f.name}\` | ${f.origin} | ${f.where ? `\`${f.where}\`` : ''} | ${f.calledFrom ? `\`${f.calledFrom}\`` : ''} | ${f.selfMs.toFixed(0)} | ${pct(f.busyShare)} |`),
     '',
   ];
   return lines.join('\n');

@@ -3,6 +3,7 @@
  */
 import { cpus, totalmem, release } from 'node:os';
 import { readFileSync } from 'node:fs';
+import type { CpuUse } from './cpu.ts';
 import type { MicroResult } from './micro.ts';
 import { SERVER_LABELS, type ServerName } from './servers.ts';
 import type { ScenarioId } from './scenarios.ts';
@@ -19,6 +20,8 @@ export interface RunRecord {
   peakRssBytes: number;
   /** Attempts thrown away because pre-minted assertions ran out (re-run with more). */
   discardedAttempts: number;
+  /** Average cores busy during the run: server process, load generator + harness, everything else. */
+  cpu: CpuUse;
 }
 
 export interface ScenarioServerResult {
@@ -54,7 +57,10 @@ export interface Report {
   peakRssBytes: Partial<Record<ServerName, number>>;
   scenarios: ScenarioResult[];
   micro: MicroResult[];
+  /** Invalid measurements (non-2xx, errors, reused assertions): the command fails. */
   problems: string[];
+  /** Doubtful measurements (e.g. other processes busy on the machine). */
+  warnings: string[];
   notes: string[];
 }
 
@@ -80,6 +86,7 @@ const max = (xs: number[]) => Math.max(...xs);
 const int = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '–');
 const ms = (x: number) => (!Number.isFinite(x) ? '–' : x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : x.toFixed(0));
 const mb = (bytes: number) => (Number.isFinite(bytes) && bytes > 0 ? `${Math.round(bytes / 2 ** 20)}` : '–');
+const cores = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '–');
 const ratio = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : '–');
 
 function range(xs: number[], fmt: (x: number) => string): string {
@@ -104,10 +111,13 @@ export function toMarkdown(report: Report): string {
   lines.push(`- Node ${m.node}; load generator: ${report.loader}`);
   lines.push(`- ${st.runs} run(s) × ${st.durationSec} s per server and scenario after a ${st.warmupSec} s warm-up; ${st.connections} keep-alive connections${report.loader.startsWith('wrk') ? `, ${st.threads} wrk thread(s)` : ''}; ${st.order}`);
   lines.push(`- Servers on loopback, each its own process; load generator on the same machine (it competes for the same ${m.cores} cores)`);
-  lines.push('- Cells: median (min–max) over runs. Throughput counts 2xx responses only; non-2xx is the total over all measured runs; peak RSS is the largest VmRSS sampled while that server was under load in that scenario', '');
+  lines.push('- Cells: median (min–max) over runs. Throughput counts 2xx responses only; non-2xx is the total over all measured runs; peak RSS is the largest VmRSS sampled while that server was under load in that scenario; CPU is average cores busy during a run (from /proc): the server process, and everything outside the benchmark ("other": the machine is shared)', '');
 
   if (report.problems.length) {
     lines.push('## ⚠ Problems', '', ...report.problems.map((p) => `- ${p}`), '');
+  }
+  if (report.warnings.length) {
+    lines.push('## Warnings', '', ...report.warnings.map((p) => `- ${p}`), '');
   }
 
   lines.push('## Summary (median throughput)', '');
@@ -124,12 +134,15 @@ export function toMarkdown(report: Report): string {
   lines.push('');
 
   lines.push('## Detail', '');
-  lines.push('| Scenario | Server | Throughput /s | p50 ms | p99 ms | non-2xx | errors | peak RSS MiB |', '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  lines.push(
+    '| Scenario | Server | Throughput /s | p50 ms | p99 ms | non-2xx | errors | peak RSS MiB | server CPU (cores) | other CPU (cores, max) |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  );
   for (const s of report.scenarios) {
     for (const r of s.servers) {
       const runs = r.runs;
       lines.push(
-        `| ${s.label} | ${SERVER_LABELS[r.server]} | ${range(runs.map((x) => x.rps), int)} | ${range(runs.map((x) => x.p50Ms), ms)} | ${range(runs.map((x) => x.p99Ms), ms)} | ${int(runs.reduce((a, x) => a + x.non2xx, 0))} | ${int(runs.reduce((a, x) => a + x.errors, 0))} | ${mb(max(runs.map((x) => x.peakRssBytes)))} |`,
+        `| ${s.label} | ${SERVER_LABELS[r.server]} | ${range(runs.map((x) => x.rps), int)} | ${range(runs.map((x) => x.p50Ms), ms)} | ${range(runs.map((x) => x.p99Ms), ms)} | ${int(runs.reduce((a, x) => a + x.non2xx, 0))} | ${int(runs.reduce((a, x) => a + x.errors, 0))} | ${mb(max(runs.map((x) => x.peakRssBytes)))} | ${range(runs.map((x) => x.cpu.server), cores)} | ${cores(max(runs.map((x) => x.cpu.other)))} |`,
       );
     }
   }
@@ -172,7 +185,7 @@ const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 export function toSvg(report: Report): string {
   const servers = [...new Set(report.scenarios.flatMap((s) => s.servers.map((x) => x.server)))];
   const all = report.scenarios.flatMap((s) => s.servers.flatMap((x) => x.runs.map((r) => r.rps))).filter((x) => x > 0);
-  const lo = 10 ** Math.floor(Math.log10(Math.max(1, Math.min(...all, 100))));
+  const lo = 10 ** Math.floor(Math.log10(Math.max(1, Math.min(...all))));
   const hi = 10 ** Math.ceil(Math.log10(Math.max(...all, lo * 10)));
   const left = 210;
   const plotW = 560;
@@ -188,7 +201,7 @@ export function toSvg(report: Report): string {
   out.push(`<rect width="${width}" height="${height}" fill="#fff"/>`);
   const m = report.machine;
   out.push(`<text x="12" y="20" font-size="14" font-weight="600">Tessera benchmark — median 2xx responses/s (log scale), whiskers min–max${report.quick ? ' — QUICK SMOKE RUN' : ''}</text>`);
-  out.push(`<text x="12" y="37" fill="#555">${esc(`${m.cores} cores, ${m.cpuModel}, Node ${m.node}, ${report.loader}, ${report.settings.runs} × ${report.settings.durationSec} s, ${report.settings.connections} connections`)}</text>`);
+  out.push(`<text x="12" y="37" fill="#555">${esc(`${m.cores} cores, ${m.cpuModel}, Node ${m.node}, ${report.loader.split(' (')[0]}, ${report.settings.runs} × ${report.settings.durationSec} s, ${report.settings.connections} connections`)}</text>`);
   servers.forEach((srv, i) => {
     const lx = 12 + i * 190;
     out.push(`<rect x="${lx}" y="47" width="12" height="10" fill="${COLORS[srv]}"/><text x="${lx + 17}" y="56">${esc(SERVER_LABELS[srv])}</text>`);

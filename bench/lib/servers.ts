@@ -157,23 +157,37 @@ export async function startServer(name: ServerName, opts: StartOptions): Promise
 
   const deadline = t0 + (opts.timeoutMs ?? 60_000);
   let last = '';
-  for (;;) {
-    if (exited) throw new Error(`${name} ${exited} before serving a token:\n${err}`);
-    if (performance.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`${name} served no token within ${opts.timeoutMs ?? 60_000} ms (last: ${last}):\n${err}`);
-    }
-    try {
-      const res = await send(origin, probe, 2_000);
-      if (res.status === 200 && JSON.parse(res.body).access_token) break;
-      last = `${res.status} ${res.body.slice(0, 300)}`;
-    } catch (e) {
-      last = (e as Error).message;
-    }
-    await new Promise((r) => setTimeout(r, 5));
+  try {
+    await firstToken();
+  } catch (e) {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
   }
   const startupMs = performance.now() - t0;
   return { name, port, origin, issuer: origin, pid: child.pid!, child, startupMs, dir, stderr: () => err };
+
+  async function firstToken(): Promise<void> {
+    for (;;) {
+      if (exited) throw new Error(`${name} ${exited} before serving a token:\n${err}`);
+      if (performance.now() > deadline) {
+        throw new Error(`${name} served no token within ${opts.timeoutMs ?? 60_000} ms (last: ${last}):\n${err}`);
+      }
+      try {
+        const res = await send(origin, probe, 2_000);
+        if (res.status === 200 && JSON.parse(res.body).access_token) return;
+        last = `${res.status} ${res.body.slice(0, 300)}`;
+        // Up and answering, but refusing: a configuration error, not a slow start.
+        if (res.status >= 400 && res.status < 500) {
+          throw new Error(`${name} refused the first token request: ${last}\n${err}`);
+        }
+      } catch (e) {
+        if ((e as Error).message.includes('refused the first token request')) throw e;
+        last = (e as Error).message;
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
 }
 
 /** SIGTERM, then SIGKILL after `graceMs`; removes the server's temp dir. */

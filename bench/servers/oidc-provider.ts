@@ -25,7 +25,8 @@ const mod = (await import(specifier)) as {
 };
 const { default: Provider, errors } = mod;
 
-const common = { grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: fixture.scope };
+// id_token_signed_response_alg only because its default (RS256) has no key here; no ID tokens are issued.
+const common = { grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: fixture.scope, id_token_signed_response_alg: 'ES256' };
 const clients = [
   { ...common, client_id: fixture.basic.client_id, client_secret: fixture.basic.secret, token_endpoint_auth_method: 'client_secret_basic' },
   { ...common, client_id: fixture.post.client_id, client_secret: fixture.post.secret, token_endpoint_auth_method: 'client_secret_post' },

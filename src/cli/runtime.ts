@@ -13,6 +13,7 @@ import type { Storage } from '../core/ports/index.ts';
 import { AuthorizationServer } from '../core/server.ts';
 import { createMemoryStorage } from '../storage/memory/index.ts';
 import { createSqliteStorage } from '../storage/sqlite/index.ts';
+import { createMemoryRateLimiter } from '../core/limits/memory-rate-limiter.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -100,11 +101,19 @@ export async function openRuntime(configFile: string | undefined, opts: { bootst
   const config = loadConfig(configFile);
   const kek = loadKek(config);
   const storage = await openStorage(config.storageUrl, config.redisUrl);
-  try {
-    const server = await AuthorizationServer.create({ config, storage, kek, bootstrap: opts.bootstrap });
-    return { config, storage, server, close: () => storage.close() };
-  } catch (err) {
+  // With Redis, failed-authentication counts are shared by every instance; else per process.
+  const limiter = config.redisUrl
+    ? (await import('../storage/redis/rate-limiter.ts')).createRedisRateLimiter({ connection: config.redisUrl, prefix: 'tessera:' })
+    : createMemoryRateLimiter();
+  const close = async () => {
+    await limiter.close();
     await storage.close();
+  };
+  try {
+    const server = await AuthorizationServer.create({ config, storage, kek, limiter, bootstrap: opts.bootstrap });
+    return { config, storage, server, close };
+  } catch (err) {
+    await close();
     throw err;
   }
 }

@@ -6,7 +6,9 @@ import type { AuthorizationServerMetadata, IntrospectionResponse, TokenResponse 
 import type { ResolvedConfig, RealmConfig, ClientMetadataInput } from './config/index.ts';
 import { clientMetadataSchema, formatIssues } from './config/index.ts';
 import { AdminError, InvalidRequestError, UnsupportedGrantTypeError } from './errors/index.ts';
-import type { Clock, JwkSet, Storage } from './ports/index.ts';
+import type { Clock, JwkSet, RateLimiter, Storage } from './ports/index.ts';
+import { AuthThrottle } from './client-auth/throttle.ts';
+import { createMemoryRateLimiter } from './limits/memory-rate-limiter.ts';
 import { systemClock } from './ports/index.ts';
 import type { KeyEncryptionKey } from './crypto/kek.ts';
 import { ClientRegistry } from './clients/registry.ts';
@@ -28,6 +30,8 @@ export interface EndpointRequest {
   /** Every value of every body parameter. */
   params: RawParams;
   authorization: string | undefined;
+  /** The caller's address (brute-force throttling counts per client id and source). */
+  source?: string | undefined;
 }
 
 export interface ServerOptions {
@@ -35,6 +39,8 @@ export interface ServerOptions {
   storage: Storage;
   kek: KeyEncryptionKey;
   clock?: Clock;
+  /** Counts failed client authentications; defaults to a single-process limiter. */
+  limiter?: RateLimiter;
   /**
    * Start-up duties (default true): create missing signing keys and upsert the clients the
    * configuration declares. The CLI's admin commands skip them and only load.
@@ -76,6 +82,7 @@ export class AuthorizationServer {
       remoteJwks: new RemoteJwksCache(opts.config.jwksFetch, this.clock),
       replay: opts.storage.replay,
       clock: this.clock,
+      throttle: new AuthThrottle(opts.limiter ?? createMemoryRateLimiter({ clock: this.clock }), opts.config.throttle, this.clock),
     };
     for (const realm of opts.config.realms.values()) this.#metadata.set(realm.name, Object.freeze(buildMetadata(realm)));
   }
@@ -144,7 +151,7 @@ export class AuthorizationServer {
   }
 
   #authenticate(req: EndpointRequest, single: Map<string, string>): Promise<AuthenticatedClient> {
-    return authenticateClient({ realm: req.realm, params: single, authorization: req.authorization }, this.#auth);
+    return authenticateClient({ realm: req.realm, params: single, authorization: req.authorization, source: req.source }, this.#auth);
   }
 
   // ---- Administration (CLI, admin API, config bootstrap) ---------------------------------

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AuthorizationServer } from '../core/server.ts';
 import { DEFAULT_REALM, type RealmConfig } from '../core/config/index.ts';
-import { InvalidRequestError, OAuthError, ServerError, StorageUnavailableError, TemporarilyUnavailableError } from '../core/errors/index.ts';
+import { InvalidRequestError, OAuthError, ServerError, StorageUnavailableError, TemporarilyUnavailableError, TooManyAttemptsError } from '../core/errors/index.ts';
 import { parseForm } from '../core/params.ts';
 
 export interface AppOptions {
@@ -75,7 +75,7 @@ export function buildApp(server: AuthorizationServer, opts: AppOptions): Fastify
     if (!(params instanceof Map)) throw new InvalidRequestError('the request body must be application/x-www-form-urlencoded');
     const query = request.query as Record<string, unknown>;
     if (CREDENTIAL_PARAMS.some((p) => p in query)) throw new InvalidRequestError('credentials and tokens must not be sent in the query string');
-    const input = { realm, params, authorization: request.headers.authorization };
+    const input = { realm, params, authorization: request.headers.authorization, source: request.ip };
     reply.headers(NO_STORE);
     if (kind === 'token') return reply.send(await server.token(input));
     if (kind === 'introspect') return reply.send(await server.introspect(input));
@@ -141,6 +141,6 @@ function sendError(request: FastifyRequest, reply: FastifyReply, error: unknown)
   // Tessera supports there. Clients that authenticated in the body get none, as other servers do
   // (a Basic challenge would make OAuth libraries report a challenge instead of the error).
   if (status === 401 && request.headers.authorization !== undefined) reply.header('www-authenticate', 'Basic realm="tessera", charset="UTF-8"');
-  if (oauth instanceof TemporarilyUnavailableError) reply.header('retry-after', String(oauth.retryAfterSeconds));
+  if (oauth instanceof TemporarilyUnavailableError || oauth instanceof TooManyAttemptsError) reply.header('retry-after', String(oauth.retryAfterSeconds));
   return reply.send(oauth.toJSON());
 }

@@ -12,6 +12,7 @@ import { clientSecretJwt } from './client-secret-jwt.ts';
 import { privateKeyJwt } from './private-key-jwt.ts';
 import { AUTH_FAILED } from './client-secret.ts';
 import { extractAssertion } from './assertion.ts';
+import { AuthThrottle } from './throttle.ts';
 import type { AuthDeps, AuthenticatedClient, AuthRequest, ClientAuthMethod } from './types.ts';
 
 export type { AuthDeps, AuthenticatedClient, AuthRequest, Params } from './types.ts';
@@ -34,6 +35,20 @@ export async function authenticateClient(req: AuthRequest, deps: AuthDeps): Prom
   const basic = presented.some((p) => p.method.name === 'client_secret_basic');
 
   if (presented.length === 0) throw new InvalidClientError('client authentication required', 'no credentials presented');
+  const throttle = deps.throttle;
+  if (!throttle) return authenticatePresented(presented, basic, req, deps);
+  const claimed = (presented[0]!.credentials as { clientId: string }).clientId;
+  const key = AuthThrottle.key(req.realm.name, claimed, req.source);
+  throttle.check(key);
+  try {
+    return await authenticatePresented(presented, basic, req, deps);
+  } catch (err) {
+    if (err instanceof InvalidClientError) await throttle.failed(key);
+    throw err;
+  }
+}
+
+async function authenticatePresented(presented: Presented[], basic: boolean, req: AuthRequest, deps: AuthDeps): Promise<AuthenticatedClient> {
   if (presented.length > 1) {
     const jwt = presented.find((p) => p.method.name === 'private_key_jwt' || p.method.name === 'client_secret_jwt');
     if (presented.length === 2 && basic && jwt) return compatBasicWithAssertion(presented, req, deps);

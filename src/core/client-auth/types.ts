@@ -3,6 +3,7 @@ import type { ClientRegistry, PreparedClient } from '../clients/registry.ts';
 import type { RemoteJwksCache } from '../clients/remote-jwks.ts';
 import type { SecretVerifier } from '../clients/secrets.ts';
 import type { Clock, ReplayStore } from '../ports/index.ts';
+import type { AuthThrottle } from './throttle.ts';
 import type { TokenEndpointAuthMethod } from '../../shared/oauth.ts';
 
 /** Request parameters after the duplicate check: one value each; empty values already dropped. */
@@ -14,6 +15,8 @@ export interface AuthRequest {
   params: Params;
   /** The raw Authorization header, if any. */
   authorization: string | undefined;
+  /** The caller's address, for brute-force throttling. */
+  source?: string | undefined;
 }
 
 /** What client authentication may use. */
@@ -23,6 +26,7 @@ export interface AuthDeps {
   remoteJwks: RemoteJwksCache;
   replay: ReplayStore;
   clock: Clock;
+  throttle?: AuthThrottle;
 }
 
 export interface AuthenticatedClient {

@@ -57,6 +57,7 @@ export interface ResolvedConfig {
   demoClient: boolean;
   jwksFetch: JwksFetchPolicy;
   clientCacheSeconds: number;
+  throttle: { maxFailures: number; windowSeconds: number };
   realms: ReadonlyMap<string, RealmConfig>;
 }
 
@@ -155,6 +156,10 @@ export function resolveConfig(input: unknown): ResolvedConfig {
       cooldownSeconds: jf.cooldown ?? DEFAULTS.jwksFetch.cooldownSeconds,
     },
     clientCacheSeconds: DEFAULTS.clientCacheSeconds,
+    throttle: {
+      maxFailures: file.throttle?.max_failures ?? DEFAULTS.throttle.maxFailures,
+      windowSeconds: file.throttle?.window ?? DEFAULTS.throttle.windowSeconds,
+    },
     realms,
   };
   if (config.jwksFetch.minCacheSeconds > config.jwksFetch.maxCacheSeconds) fail('jwks_fetch.min_cache', 'must not exceed max_cache');

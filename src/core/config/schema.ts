@@ -82,6 +82,8 @@ export const configFileSchema = z.strictObject({
     cooldown: z.number().int().min(0).optional(),
   }).optional(),
   demo_client: z.boolean().optional(),
+  /** Brute-force protection: failed client authentications per (client id, source address). */
+  throttle: z.strictObject({ max_failures: z.number().int().min(0).optional(), window: z.number().int().positive().optional() }).optional(),
   assertions: assertionSchema.optional(),
   tokens: tokenSchema.optional(),
   keys: keySchema.optional(),

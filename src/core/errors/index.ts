@@ -83,6 +83,20 @@ export class TemporarilyUnavailableError extends OAuthError {
   }
 }
 
+/**
+ * Too many failed client authentications for one client id from one source (RFC 6749 §2.3.1 asks
+ * for brute-force protection): 429 with Retry-After, before any secret or signature is checked.
+ */
+export class TooManyAttemptsError extends OAuthError {
+  readonly error = 'invalid_client' as const;
+  readonly status = 429;
+  readonly retryAfterSeconds: number;
+  constructor(description: string, detail?: string, retryAfterSeconds = 60) {
+    super(description, detail);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
 /** Every class of the family, for the errors ↔ docs drift test. */
 export const OAUTH_ERROR_CLASSES = [
   InvalidRequestError,
@@ -97,6 +111,7 @@ export const OAUTH_ERROR_CLASSES = [
   InsufficientScopeError,
   ServerError,
   TemporarilyUnavailableError,
+  TooManyAttemptsError,
 ] as const;
 
 /** Raised by storage adapters when their backend cannot be reached; the HTTP layer maps it to 503. */

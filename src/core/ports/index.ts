@@ -178,6 +178,19 @@ export interface Storage {
   close(): Promise<void>;
 }
 
+/**
+ * Counters in fixed windows, for rate limits and throttles. The single-process implementation
+ * (memory) counts per instance; the Redis one counts across every instance sharing it.
+ */
+export interface RateLimiter {
+  /**
+   * Counts one hit on `key` in its current window of `windowMs` (the window starts at the key's
+   * first hit). Resolves the window's count, this hit included, and when the window ends (ms).
+   */
+  hit(key: string, windowMs: number): Promise<{ count: number; resetAt: number }>;
+  close(): Promise<void>;
+}
+
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;

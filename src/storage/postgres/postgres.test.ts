@@ -451,10 +451,83 @@ describe('postgres storage', () => {
       await proxy.start();
       await eventually(() => proxied.ping());
       assert.deepEqual(await proxied.clients.get('r1', 'c1'), clientRecord('c1'));
+      await waitFor(() => received.some((e) => e.kind === 'resync'), 'a resync once listening again', 10_000);
       received.length = 0;
       await publishUntilReceived(direct, { realm: 'r1', kind: 'client', id: 'after' }, received);
     } finally {
       await proxy.stop();
+      await run.cleanup();
+    }
+  });
+
+  it('delivers one resync to local subscribers after the LISTEN connection reconnects, none on the first', { timeout: 60_000 }, async () => {
+    const run = scenario(false);
+    const target = new URL(PG_URL);
+    const proxy = new TcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    await proxy.start();
+    try {
+      const direct = await run.open();
+      const proxied = await run.open({ url: withPort(PG_URL, proxy.port) });
+      const received: ChangeEvent[] = [];
+      proxied.changes.subscribe((event) => received.push(event));
+      const before: ChangeEvent = { realm: 'r1', kind: 'client', id: 'before' };
+      await publishUntilReceived(direct, before, received);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.ok(received.every((e) => e.kind === 'client'), `no resync on the first connection: ${JSON.stringify(received)}`);
+
+      await proxy.stop();
+      await direct.changes.publish({ realm: 'r1', kind: 'client', id: 'missed' }); // lost: nobody listens
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      received.length = 0;
+
+      await proxy.start();
+      await waitFor(() => received.some((e) => e.kind === 'resync'), 'a resync once listening again', 15_000);
+      assert.deepEqual(received, [{ realm: '', kind: 'resync', id: '' }]);
+      // LISTEN is in place by the time the resync arrives: the next notification is delivered.
+      const after: ChangeEvent = { realm: 'r1', kind: 'client', id: 'after' };
+      await direct.changes.publish(after);
+      await waitFor(() => received.length >= 2, 'the event published after the reconnection', 5000);
+      assert.deepEqual(received, [{ realm: '', kind: 'resync', id: '' }, after]);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.equal(received.filter((e) => e.kind === 'resync').length, 1, 'one resync per reconnection');
+    } finally {
+      await proxy.stop();
+      await run.cleanup();
+    }
+  });
+
+  it('postgres+redis: delivers a resync after the Redis subscriber reconnects, not after a PostgreSQL outage', { timeout: 60_000 }, async () => {
+    const run = scenario(true);
+    const redisTarget = new URL(REDIS_URL);
+    const pgTarget = new URL(PG_URL);
+    const redisProxy = new TcpProxy({ host: redisTarget.hostname, port: Number(redisTarget.port || 6379) });
+    const pgProxy = new TcpProxy({ host: pgTarget.hostname, port: Number(pgTarget.port || 5432) });
+    await redisProxy.start();
+    await pgProxy.start();
+    try {
+      const direct = await run.open();
+      const proxied = await run.open({ url: withPort(PG_URL, pgProxy.port), redis: withPort(REDIS_URL, redisProxy.port) });
+      const received: ChangeEvent[] = [];
+      proxied.changes.subscribe((event) => received.push(event));
+      await publishUntilReceived(direct, { realm: 'r1', kind: 'client', id: 'before' }, received);
+
+      // The change feed is on Redis: a PostgreSQL outage loses no event, hence no resync.
+      await pgProxy.stop();
+      await rejectsUnavailable(proxied.clients.get('r1', 'c1'), 5000);
+      await pgProxy.start();
+      await eventually(() => proxied.ping());
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.ok(received.every((e) => e.kind === 'client'), `no resync: ${JSON.stringify(received)}`);
+
+      received.length = 0;
+      await redisProxy.stop();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await redisProxy.start();
+      await waitFor(() => received.some((e) => e.kind === 'resync'), 'a resync once subscribed again', 10_000);
+      assert.deepEqual(received, [{ realm: '', kind: 'resync', id: '' }]);
+    } finally {
+      await redisProxy.stop();
+      await pgProxy.stop();
       await run.cleanup();
     }
   });
@@ -483,6 +556,7 @@ describe('postgres storage', () => {
       assert.equal(await proxied.replay.consume('r1', 'c1', 'jti-1', expiresAt), false, 'the record outlived the outage');
       assert.equal(await proxied.replay.consume('r1', 'c1', 'jti-3', expiresAt), false);
       assert.equal(await proxied.replay.consume('r1', 'c1', 'jti-2', expiresAt), true);
+      await waitFor(() => received.some((e) => e.kind === 'resync'), 'a resync once subscribed again', 10_000);
       received.length = 0;
       await publishUntilReceived(direct, { realm: 'r1', kind: 'client', id: 'after' }, received);
     } finally {

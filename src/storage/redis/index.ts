@@ -255,7 +255,7 @@ export function createRedisChangeFeed(options: RedisPartOptions): RedisChangeFee
       }
       redis.subscribe(channel).then(
         () => {
-          if (!closed) void 0;
+          if (!closed) listeners.deliver({ realm: '', kind: 'resync', id: '' });
         },
         () => {}, // lost again (the next 'ready' retries) or closed
       );
