@@ -124,7 +124,8 @@ export async function startServer(name: ServerName, opts: StartOptions): Promise
   if (name === 'tessera') {
     const configFile = join(dir, 'tessera.yaml');
     writeFileSync(configFile, tesseraConfigYaml(opts.fixture, { issuer: origin, port, sqlitePath: join(dir, 'tessera.db') }));
-    args = [...(opts.nodeFlags ?? []), join(ROOT, 'bin/tessera.mjs'), 'serve', '--config', configFile];
+    // As `npm start` and the bin's shebang run it (small young generation, see docs/performance.md).
+    args = [...(opts.nodeFlags ?? []), '--max-semi-space-size=2', join(ROOT, 'bin/tessera.mjs'), 'serve', '--config', configFile];
     Object.assign(env, {
       TESSERA_PORT: String(port),
       TESSERA_LOG_LEVEL: 'warn',

@@ -85,22 +85,40 @@ export function redisPrefixOf(schema: string): string {
   return `tessera:${database}:${schema}:`;
 }
 
-/** Drops the schema and deletes the Redis keys of its prefix. */
-export async function dropBackends(schema: string): Promise<void> {
-  await requireServers();
-  await admin()`DROP SCHEMA IF EXISTS ${admin()(schema)} CASCADE`;
-  const pattern = redisPrefixOf(schema).replace(/[*?[\]\\]/g, '\\$&') + '*';
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis().scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-    if (keys.length > 0) await redis().del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
+/** A glob matching exactly `text` (Redis MATCH / KEYS syntax). */
+const literal = (text: string) => text.replace(/[*?[\]\\]/g, '\\$&');
+
+/**
+ * The Redis patterns a run leaves keys under: the schema's prefix (replay records, change feed),
+ * and the failed-authentication counters of its clients, which the server keeps under the fixed
+ * prefix `tessera:{limit}:` keyed by realm, client id and source address.
+ */
+function runPatterns(schema: string, clientIds: readonly string[]): string[] {
+  return [literal(redisPrefixOf(schema)) + '*', ...clientIds.map((id) => `${literal('tessera:{limit}:')}*${literal(JSON.stringify(id))}*`)];
 }
 
-/** How many Redis keys a schema's prefix holds. */
-export async function redisKeyCount(schema: string): Promise<number> {
-  return (await redis().keys(redisPrefixOf(schema).replace(/[*?[\]\\]/g, '\\$&') + '*')).length;
+/** A client id of a run: unique, so that runs sharing a Redis never share throttle counters. */
+export const runClientId = (schema: string, name: string) => `${name}-${schema.slice(-8)}`;
+
+/** Drops the schema and deletes the run's Redis keys (see runPatterns). */
+export async function dropBackends(schema: string, clientIds: readonly string[] = []): Promise<void> {
+  await requireServers();
+  await admin()`DROP SCHEMA IF EXISTS ${admin()(schema)} CASCADE`;
+  for (const pattern of runPatterns(schema, clientIds)) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis().scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+      if (keys.length > 0) await redis().del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  }
+}
+
+/** How many Redis keys a run holds: under the schema's prefix, and the throttle counters of `clientIds`. */
+export async function redisKeyCount(schema: string, clientIds: readonly string[] = []): Promise<number> {
+  let count = 0;
+  for (const pattern of runPatterns(schema, clientIds)) count += (await redis().keys(pattern)).length;
+  return count;
 }
 
 /** Closes the helpers' own connections (call in the file's after()). */

@@ -45,7 +45,7 @@ export const privateKeyJwt: ClientAuthMethod<AssertionCredentials> = {
         selection.reason,
       );
     }
-    if (!verifyAsymmetric(alg, selection.key.key, creds.jws.signingInput, creds.jws.signature)) {
+    if (!(await verifyAsymmetric(alg, selection.key.key, creds.jws.signingInput, creds.jws.signature))) {
       throw new InvalidClientError('client_assertion signature is invalid');
     }
     await checkAssertionClaims(creds, client, req, deps);

@@ -26,6 +26,12 @@ describe('client secrets', () => {
     assert.equal(await v.verify(a, 'forgerocK'), false);
     assert.equal(await v.verify(b, 'wrong'), false);
   });
+  it('concurrent checks of one chosen secret all answer exactly (they share one scrypt)', async () => {
+    const h = await hashSecret('shared one', false);
+    const v = new SecretVerifier();
+    const results = await Promise.all([...Array(16).fill('shared one'), 'shared two', 'shared onE'].map((p) => v.verify(h, p)));
+    assert.deepEqual(results, [...Array(16).fill(true), false, false]);
+  });
   it('an unknown client never verifies', async () => {
     assert.equal(await new SecretVerifier().verify(undefined, 'x'), false);
     assert.equal(await new SecretVerifier().verify('md5$abc', 'x'), false);

@@ -41,6 +41,7 @@ const DUMMY_SHA256 = Buffer.alloc(32, 0);
 export class SecretVerifier {
   readonly #memoKey = randomBytes(32);
   readonly #memo = new Map<string, Buffer>();
+  readonly #inFlight = new Map<string, Promise<boolean>>();
   readonly #maxEntries: number;
 
   constructor(maxEntries = 100_000) {
@@ -66,6 +67,17 @@ export class SecretVerifier {
     const mac = createHmac('sha256', this.#memoKey).update(stored).update('\0').update(presented, 'utf8').digest();
     const memo = this.#memo.get(stored);
     if (memo) return timingSafeEqual(memo, mac);
+    // Concurrent requests presenting the same secret share one scrypt (16 MiB, ~50 ms each).
+    const flightKey = mac.toString('base64url');
+    let flight = this.#inFlight.get(flightKey);
+    if (!flight) {
+      flight = this.#scryptCheck(stored, presented, mac).finally(() => this.#inFlight.delete(flightKey));
+      this.#inFlight.set(flightKey, flight);
+    }
+    return flight;
+  }
+
+  async #scryptCheck(stored: string, presented: string, mac: Buffer): Promise<boolean> {
     const parts = stored.split('$');
     if (parts.length !== 6) return false;
     const [, n, r, p, salt, hash] = parts as [string, string, string, string, string, string];

@@ -83,19 +83,28 @@ export function b64urlJson(value: unknown): string {
   return Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
 }
 
-/** Signs `signingInput` (the "header.payload" string) and returns the base64url signature. */
-export function signAsymmetric(alg: AsymmetricAlg, key: KeyObject, signingInput: string): string {
-  return sign(HASH[alg], Buffer.from(signingInput, 'utf8'), keyOptions(alg, key) as never).toString('base64url');
+/**
+ * Signs `signingInput` (the "header.payload" string) and resolves the base64url signature. The
+ * work runs on libuv's thread pool (node:crypto's callback form), so the event loop keeps serving
+ * HTTP while another core signs — measured in docs/performance.md.
+ */
+export function signAsymmetric(alg: AsymmetricAlg, key: KeyObject, signingInput: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    sign(HASH[alg], Buffer.from(signingInput, 'utf8'), keyOptions(alg, key) as never, (err, sig) => (err ? reject(err) : resolve(sig.toString('base64url'))));
+  });
 }
 
-export function verifyAsymmetric(alg: AsymmetricAlg, key: KeyObject, signingInput: string, signature: Buffer): boolean {
+/** Verifies a signature on the thread pool; resolves false for any failure. */
+export function verifyAsymmetric(alg: AsymmetricAlg, key: KeyObject, signingInput: string, signature: Buffer): Promise<boolean> {
   const ecLen = EC_SIG_LEN[alg];
-  if (ecLen !== undefined && signature.length !== ecLen) return false;
-  try {
-    return verify(HASH[alg], Buffer.from(signingInput, 'utf8'), keyOptions(alg, key) as never, signature);
-  } catch {
-    return false;
-  }
+  if (ecLen !== undefined && signature.length !== ecLen) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    try {
+      verify(HASH[alg], Buffer.from(signingInput, 'utf8'), keyOptions(alg, key) as never, signature, (err, ok) => resolve(!err && ok));
+    } catch {
+      resolve(false);
+    }
+  });
 }
 
 export function verifyHmac(alg: HmacAlg, secret: Buffer, signingInput: string, signature: Buffer): boolean {

@@ -74,7 +74,7 @@ export async function handleClientCredentials(input: GrantInput, deps: GrantDeps
     if (kept) return { access_token: kept.token, token_type: 'Bearer', expires_in: kept.exp - now, scope };
   }
   const ttl = record.accessTokenTtl ?? realm.tokens.ttlSeconds;
-  const minted = mintAccessToken(deps.keys, realm.name, {
+  const minted = await mintAccessToken(deps.keys, realm.name, {
     issuer: realm.issuer,
     clientId: record.clientId,
     audience,

@@ -22,7 +22,7 @@ const INACTIVE: IntrospectionResponse = Object.freeze({ active: false });
 
 export async function introspect(realm: RealmConfig, caller: PreparedClient, token: string, deps: IntrospectDeps): Promise<IntrospectionResponse> {
   if (!caller.record.mayIntrospect) throw new UnauthorizedClientError('the client is not allowed to use the introspection endpoint');
-  const claims = verifyOwnAccessToken(deps.keys, realm.name, realm.issuer, token);
+  const claims = await verifyOwnAccessToken(deps.keys, realm.name, realm.issuer, token);
   if (!claims) return { ...INACTIVE };
   const now = deps.clock.now() / 1000;
   const skew = realm.assertions.clockSkewSeconds;

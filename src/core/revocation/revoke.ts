@@ -19,7 +19,7 @@ export interface RevokeDeps {
 }
 
 export async function revoke(realm: RealmConfig, caller: PreparedClient, token: string, deps: RevokeDeps): Promise<void> {
-  const claims = verifyOwnAccessToken(deps.keys, realm.name, realm.issuer, token);
+  const claims = await verifyOwnAccessToken(deps.keys, realm.name, realm.issuer, token);
   if (!claims) return;
   if (claims.client_id !== caller.record.clientId) throw new UnauthorizedClientError('the token was not issued to this client');
   if (claims.exp * 1000 <= deps.clock.now()) return;
