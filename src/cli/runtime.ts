@@ -61,7 +61,12 @@ export function loadKek(config: ResolvedConfig, env: Env = process.env): KeyEncr
   const file = resolvePath(config.kekFile);
   if (!existsSync(file)) {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-    writeFileSync(file, randomBytes(32).toString('base64url') + '\n', { mode: 0o600, flag: 'wx' });
+    try {
+      writeFileSync(file, randomBytes(32).toString('base64url') + '\n', { mode: 0o600, flag: 'wx' });
+    } catch (err) {
+      // Another process created it first: use theirs.
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
   }
   chmodSync(file, 0o600);
   return createKek(parseKek(readFileSync(file, 'utf8')));
