@@ -107,16 +107,22 @@ export async function openRuntime(configFile: string | undefined, opts: { bootst
   const kek = loadKek(config);
   const storage = await openStorage(config.storageUrl, config.redisUrl);
   // With Redis, failed-authentication counts are shared by every instance; else per process.
-  const limiter = config.redisUrl
-    ? (await import('../storage/redis/rate-limiter.ts')).createRedisRateLimiter({ connection: config.redisUrl, prefix: 'tessera:' })
-    : createMemoryRateLimiter();
+  const limiter = storage.limiter ?? createMemoryRateLimiter();
   const close = async () => {
-    await limiter.close();
+    if (!storage.limiter) await limiter.close();
     await storage.close();
   };
   try {
     const server = await AuthorizationServer.create({ config, storage, kek, limiter, bootstrap: opts.bootstrap });
-    return { config, storage, server, close };
+    return {
+      config,
+      storage,
+      server,
+      close: async () => {
+        server.close();
+        await close();
+      },
+    };
   } catch (err) {
     await close();
     throw err;

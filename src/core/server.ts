@@ -48,6 +48,9 @@ export interface ServerOptions {
   bootstrap?: boolean;
 }
 
+/** Safety-net reload of signing keys; changes normally arrive through the change feed at once. */
+const KEY_REFRESH_MS = 30_000;
+
 const AUTH_PARAMS = ['client_id', 'client_secret', 'client_assertion', 'client_assertion_type'] as const;
 const TOKEN_PARAMS = ['grant_type', ...AUTH_PARAMS, ...clientCredentials.parameters];
 const TOKEN_INPUT_PARAMS = ['token', 'token_type_hint', ...AUTH_PARAMS];
@@ -68,6 +71,7 @@ export class AuthorizationServer {
   readonly #auth: AuthDeps;
   readonly #reuse = new TokenReuseCache();
   readonly #metadata = new Map<string, AuthorizationServerMetadata>();
+  #stopKeyRefresh: (() => void) | undefined;
 
   private constructor(opts: ServerOptions) {
     this.config = opts.config;
@@ -92,6 +96,7 @@ export class AuthorizationServer {
     const server = new AuthorizationServer(opts);
     await opts.storage.migrate();
     await server.keys.init({ create: opts.bootstrap !== false });
+    if (opts.bootstrap !== false) server.#stopKeyRefresh = server.keys.startRefresh(KEY_REFRESH_MS);
     if (opts.bootstrap !== false) {
       for (const realm of opts.config.realms.values()) {
         for (const c of realm.clients) await server.upsertClient(realm.name, c);
@@ -264,6 +269,11 @@ export class AuthorizationServer {
     this.clients.clear();
     for (const s of summary) await this.keys.reload(s.realm);
     return summary;
+  }
+
+  /** Stops background work (the periodic key reload). Storage is the caller's to close. */
+  close(): void {
+    this.#stopKeyRefresh?.();
   }
 
   /** Resolves when storage answers (readiness). */

@@ -54,6 +54,19 @@ describe('signing keys', () => {
     assert.equal(keys.verificationKey('default', old), undefined);
     assert.ok(!keys.jwks('default').keys.some((k) => k.kid === old));
   });
+  it('instances starting together on a fresh backend create one first key between them', async () => {
+    const { storage, kek, config, clock } = setup();
+    const managers = Array.from({ length: 4 }, () => new KeyManager({ store: storage.keys, kek, clock, realms: config.realms }));
+    await Promise.all(managers.map((m) => m.init()));
+    assert.equal((await storage.keys.list('default')).length, 1);
+    assert.equal(new Set(managers.map((m) => m.signingKey('default').kid)).size, 1);
+  });
+  it('a different key-encryption key is refused with a clear message', async () => {
+    const { keys, storage, config, clock } = setup();
+    await keys.init();
+    const other = new KeyManager({ store: storage.keys, kek: createKek(randomBytes(32)), clock, realms: config.realms });
+    await assert.rejects(other.init(), /cannot be decrypted: this key-encryption key is not the one it was stored with/);
+  });
   it('a second process sharing storage loads the same keys', async () => {
     const { keys, storage, kek, config, clock } = setup();
     await keys.init();

@@ -107,11 +107,28 @@ export class KeyManager {
       const current = this.#current(realm.name, now);
       const newest = this.#loaded.get(realm.name)?.keys.at(-1);
       if (!current) {
-        await this.#add(generateSigningKey(realm.name, realm.tokens.signingAlg, this.#kek, now, now));
+        // Instances starting together on a fresh backend: exactly one of them creates the first key,
+        // the others load it.
+        const first = generateSigningKey(realm.name, realm.tokens.signingAlg, this.#kek, now, now);
+        if (newest === undefined && (await this.#store.createFirst(first))) await this.#changes?.publish({ realm: realm.name, kind: 'keys', id: '' });
+        await this.reload(realm.name);
+        if (!this.#current(realm.name, now)) await this.#add(generateSigningKey(realm.name, realm.tokens.signingAlg, this.#kek, now, now));
       } else if (newest && newest.record.alg !== realm.tokens.signingAlg && !newest.record.revokedAt) {
         await this.rotate(realm.name);
       }
     }
+  }
+
+  /**
+   * Reloads every realm's keys periodically: a safety net for change events that were lost
+   * (the change feed's resync covers reconnects). Returns a function that stops it.
+   */
+  startRefresh(intervalMs: number): () => void {
+    const timer = setInterval(() => {
+      for (const realm of this.#realms.keys()) void this.reload(realm).catch(() => undefined);
+    }, intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
   }
 
   async reload(realm: string): Promise<void> {
@@ -123,7 +140,15 @@ export class KeyManager {
       const id = `${realm}\0${record.kid}`;
       let privateKey = this.#decrypted.get(id);
       if (!privateKey) {
-        privateKey = createPrivateKey({ key: this.#kek.decrypt(record.privateKeyEncrypted, privateKeyAad(realm, record.kid)), format: 'der', type: 'pkcs8' });
+        let der: Buffer;
+        try {
+          der = this.#kek.decrypt(record.privateKeyEncrypted, privateKeyAad(realm, record.kid));
+        } catch {
+          throw new TypeError(
+            `signing key ${record.kid} of realm ${realm} cannot be decrypted: this key-encryption key is not the one it was stored with (every instance of a deployment needs the same TESSERA_KEK)`,
+          );
+        }
+        privateKey = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
         this.#decrypted.set(id, privateKey);
       }
       keys.push({

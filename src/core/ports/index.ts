@@ -118,6 +118,11 @@ export interface SigningKeyStore {
   list(realm: string): Promise<SigningKeyRecord[]>;
   /** Inserts or replaces (by realm + kid). */
   put(key: SigningKeyRecord): Promise<void>;
+  /**
+   * Inserts the key only if its realm has no key at all — atomically, also across processes, so
+   * instances starting together on a fresh backend agree on one first key. Resolves whether it did.
+   */
+  createFirst(key: SigningKeyRecord): Promise<boolean>;
   delete(realm: string, kid: string): Promise<boolean>;
 }
 
@@ -171,6 +176,8 @@ export interface Storage {
   readonly revocations: RevocationStore;
   readonly replay: ReplayStore;
   readonly changes: ChangeFeed;
+  /** A RateLimiter shared by every instance, when the backend has one (PostgreSQL with Redis). */
+  readonly limiter?: RateLimiter;
   /** Applies pending migrations; safe to call from several processes at once. */
   migrate(): Promise<void>;
   /** Resolves when the backend answers; rejects with StorageUnavailableError otherwise. */

@@ -201,6 +201,14 @@ export function runStorageContract(name: string, factory: StorageFactory): void 
         assert.deepEqual(await storage.keys.list('r1'), []);
       });
 
+      it('createFirst inserts only into a realm without keys, once among concurrent callers', async () => {
+        const results = await Promise.all(Array.from({ length: 8 }, (_, i) => storage.keys.createFirst(signingKey('r1', `first-${i}`, 1000))));
+        assert.equal(results.filter(Boolean).length, 1);
+        assert.equal((await storage.keys.list('r1')).length, 1);
+        assert.equal(await storage.keys.createFirst(signingKey('r2', 'other-realm', 1000)), true);
+        assert.equal(await storage.keys.createFirst(signingKey('r1', 'late', 1000)), false);
+      });
+
       it('list orders keys by activatesAt, then kid', async () => {
         await storage.keys.put(signingKey('r1', 'k-late', 3000));
         await storage.keys.put(signingKey('r1', 'k-b', 2000));

@@ -170,6 +170,12 @@ function memoryKeys(): SigningKeyStore {
     async put(key) {
       keys.set(key.realm, key.kid, structuredClone(key));
     },
+    // No await: the check and the set happen in one synchronous step, hence atomically.
+    async createFirst(key) {
+      if (keys.realm(key.realm).size > 0) return false;
+      keys.set(key.realm, key.kid, structuredClone(key));
+      return true;
+    },
     async delete(realm, kid) {
       return keys.delete(realm, kid);
     },

@@ -26,6 +26,7 @@ import type {
 } from '../../core/ports/index.ts';
 import { ListenerSet, checkLimit } from '../memory/index.ts';
 import { createRedisChangeFeed, createRedisReplayStore, envelope, parseEnvelope } from '../redis/index.ts';
+import { createRedisRateLimiter } from '../redis/rate-limiter.ts';
 
 export interface PostgresStorageOptions {
   /** postgres://user:pass@host:port/db; may carry `?schema=…` (or `search_path`) and `?redis=redis://…`. */
@@ -292,6 +293,19 @@ function postgresKeys(sql: Sql, run: Run): SigningKeyStore {
       const result = await run(sql`DELETE FROM signing_keys WHERE realm = ${realm} AND kid = ${kid}`);
       return result.count === 1;
     },
+    // NOT EXISTS alone can race under READ COMMITTED: a transaction-scoped advisory lock per realm
+    // makes concurrent first inserts run one after the other.
+    async createFirst(key) {
+      const inserted = await run(
+        sql.begin(async (tx) => {
+          await tx`SELECT pg_advisory_xact_lock(hashtextextended(${`tessera.first-key:${key.realm}`}, 0))`;
+          return tx`INSERT INTO signing_keys (realm, kid, data, activates_at)
+            SELECT ${key.realm}, ${key.kid}, ${jsonb(tx as unknown as Sql, key)}, ${key.activatesAt}
+            WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE realm = ${key.realm})`;
+        }),
+      );
+      return inserted.count === 1;
+    },
   };
 }
 
@@ -419,6 +433,8 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
   const redisReplay = redisUrl ? createRedisReplayStore({ connection: redisUrl, prefix: redisPrefix }) : undefined;
   const redisChanges = redisUrl ? createRedisChangeFeed({ connection: redisUrl, prefix: redisPrefix }) : undefined;
   const pgChanges = redisChanges ? undefined : new PostgresChangeFeed(sql, run, changeChannel(schema));
+  // Failed-authentication counts shared by every instance, under the same per-deployment prefix.
+  const limiter = redisUrl ? createRedisRateLimiter({ connection: redisUrl, prefix: redisPrefix }) : undefined;
 
   let closing: Promise<void> | undefined;
   /** Lets the running statements finish, then closes every connection at once. */
@@ -433,6 +449,7 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
     revocations: postgresRevocations(sql, run),
     replay: redisReplay ?? postgresReplay(sql, run),
     changes: redisChanges ?? pgChanges!,
+    ...(limiter ? { limiter } : {}),
     async migrate() {
       await runner.track(applyMigrations(sql, schema));
     },
@@ -442,7 +459,7 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
     },
     close() {
       pgChanges?.close();
-      return (closing ??= Promise.all([closePool(), redisReplay?.close(), redisChanges?.close()]).then(() => {}));
+      return (closing ??= Promise.all([closePool(), redisReplay?.close(), redisChanges?.close(), limiter?.close()]).then(() => {}));
     },
   };
 

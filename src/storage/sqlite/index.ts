@@ -162,6 +162,11 @@ function prepareStatements(db: Database.Database) {
        ON CONFLICT (realm, kid) DO UPDATE SET data = excluded.data, activates_at = excluded.activates_at`,
     ),
     keyDelete: db.prepare<[string, string]>('DELETE FROM signing_keys WHERE realm = ? AND kid = ?'),
+    // One statement, hence atomic under SQLite's write lock.
+    keyCreateFirst: db.prepare<[KeyRow]>(
+      `INSERT INTO signing_keys (realm, kid, data, activates_at) SELECT @realm, @kid, @data, @activatesAt
+       WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE realm = @realm)`,
+    ),
 
     // Kept until the latest expiresAt given; an earlier one never shortens the entry.
     revoke: db.prepare<[string, string, number]>(
@@ -237,6 +242,10 @@ function sqliteKeys(run: Run): SigningKeyStore {
     async put(key) {
       const row: KeyRow = { realm: key.realm, kid: key.kid, data: JSON.stringify(key), activatesAt: key.activatesAt };
       run((sql) => sql.keyPut.run(row));
+    },
+    async createFirst(key) {
+      const row: KeyRow = { realm: key.realm, kid: key.kid, data: JSON.stringify(key), activatesAt: key.activatesAt };
+      return run((sql) => sql.keyCreateFirst.run(row).changes === 1);
     },
     async delete(realm, kid) {
       return run((sql) => sql.keyDelete.run(realm, kid).changes === 1);
