@@ -43,4 +43,4 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.TESSERA_PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # SIGTERM stops it gracefully (in-flight requests finish, exit 0 within 10 s).
 STOPSIGNAL SIGTERM
-CMD ["node", "bin/tessera.mjs", "serve"]
+CMD ["node", "--max-semi-space-size=2", "bin/tessera.mjs", "serve"]

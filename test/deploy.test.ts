@@ -163,7 +163,7 @@ describe('deployment files', () => {
     assert.match(finalStage, /^EXPOSE 8080$/m);
     assert.match(finalStage, /TESSERA_HOST=0\.0\.0\.0/);
     const cmd = /^CMD (\[.*\])$/m.exec(finalStage);
-    assert.deepEqual(JSON.parse(cmd![1]!), ['node', 'bin/tessera.mjs', 'serve']);
+    assert.deepEqual(JSON.parse(cmd![1]!), ['node', '--max-semi-space-size=2', 'bin/tessera.mjs', 'serve']);
     // What the build copies exists, and it never copies a local node_modules or dist/.
     for (const line of stages[0]!.split('\n').filter((l) => l.startsWith('COPY '))) {
       const sources = line.replace(/^COPY\s+(--\S+\s+)*/, '').split(/\s+/).slice(0, -1);
