@@ -41,9 +41,12 @@ export function buildApp(server: AuthorizationServer, opts: AppOptions): Fastify
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  const debug = opts.logger.isLevelEnabled('debug');
   app.addHook('onResponse', async (request, reply) => {
+    const failed = reply.statusCode >= 500;
+    if (!failed && !debug) return; // the hot path builds nothing
     const line = { reqId: request.id, method: request.method, path: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) };
-    if (reply.statusCode >= 500) request.log.error(line, 'request failed');
+    if (failed) request.log.error(line, 'request failed');
     else request.log.debug(line, 'request');
   });
 
