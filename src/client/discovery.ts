@@ -1,6 +1,7 @@
 /**
  * Authorization server metadata discovery (RFC 8414), with the OpenID Connect location as fallback.
  */
+import { metadataUrls } from '../shared/oauth.ts';
 import { DiscoveryError, TransportError } from './errors.ts';
 import { fetchWithTimeout, withRetry, type RetryPolicy } from './retry.ts';
 
@@ -17,18 +18,6 @@ export interface DiscoveryContext {
   retry: RetryPolicy;
 }
 
-/**
- * Candidate metadata URLs for an issuer, in the order tried: the RFC 8414 §3.1 path-inserted
- * form, then `{issuer}/.well-known/openid-configuration`.
- */
-export function metadataUrls(issuer: string): string[] {
-  const url = new URL(issuer);
-  const path = url.pathname === '/' ? '' : url.pathname.replace(/\/$/, '');
-  return [
-    `${url.origin}/.well-known/oauth-authorization-server${path}`,
-    `${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`,
-  ];
-}
 
 /** Fetches and validates the issuer's metadata; the `issuer` member must equal `issuer` exactly. */
 export async function discover(issuer: string, context: DiscoveryContext): Promise<DiscoveredMetadata> {

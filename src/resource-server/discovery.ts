@@ -3,18 +3,9 @@
  * Kept separate from the client SDK on purpose: the two entry points share nothing but the wire
  * vocabulary.
  */
-import type { AuthorizationServerMetadata } from '../shared/oauth.ts';
+import { metadataUrls, type AuthorizationServerMetadata } from '../shared/oauth.ts';
 import { VerifierUnavailableError } from './errors.ts';
 
-/** Metadata URLs in the order tried: RFC 8414 §3.1 path-inserted form, then OIDC's. */
-export function metadataUrls(issuer: string): string[] {
-  const url = new URL(issuer);
-  const path = url.pathname === '/' ? '' : url.pathname.replace(/\/$/, '');
-  return [
-    `${url.origin}/.well-known/oauth-authorization-server${path}`,
-    `${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`,
-  ];
-}
 
 /**
  * Fetches the issuer's metadata; its `issuer` member must equal `issuer` exactly.

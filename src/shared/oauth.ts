@@ -118,3 +118,14 @@ export function parseScope(value: string): string[] | undefined {
 export function isSafeErrorText(value: string): boolean {
   return /^[\x20-\x21\x23-\x5B\x5D-\x7E]*$/.test(value);
 }
+
+/**
+ * Where an issuer's metadata may be found, in the order to try: the RFC 8414 §3.1 path-inserted
+ * location (`https://as.example/t/a` → `https://as.example/.well-known/oauth-authorization-server/t/a`),
+ * then OpenID Connect's appended `{issuer}/.well-known/openid-configuration`.
+ */
+export function metadataUrls(issuer: string): string[] {
+  const url = new URL(issuer);
+  const path = url.pathname === '/' ? '' : url.pathname.replace(/\/$/, '');
+  return [`${url.origin}/.well-known/oauth-authorization-server${path}`, `${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`];
+}
