@@ -20,7 +20,6 @@ import {
   jwtClient,
   killAll,
   newKek,
-  pollUntil,
   redisKeyCount,
   redisPrefixOf,
   REDIS_URL,

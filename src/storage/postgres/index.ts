@@ -8,11 +8,9 @@
  * the server is back.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { StorageUnavailableError } from '../../core/errors/index.ts';
+import { loadMigrations } from '../migrations.ts';
 import type {
   ChangeEvent,
   ChangeFeed,
@@ -53,8 +51,6 @@ export interface PostgresMigration {
 
 type Sql = postgres.Sql;
 
-const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
-const MIGRATION_FILE = /^(\d+)_(\w+)\.sql$/;
 /** Seconds to open a connection before giving up. */
 const CONNECT_TIMEOUT_S = 3;
 /** Seconds an unused pooled connection stays open. */
@@ -93,16 +89,7 @@ let migrationsCache: PostgresMigration[] | undefined;
 
 /** The migrations shipped in ./migrations (NNN_name.sql), ordered by version. */
 export function postgresMigrations(): PostgresMigration[] {
-  if (migrationsCache) return migrationsCache;
-  const migrations: PostgresMigration[] = [];
-  for (const file of readdirSync(MIGRATIONS_DIR)) {
-    const match = MIGRATION_FILE.exec(file);
-    if (!match) continue;
-    const version = Number(match[1]);
-    if (migrations.some((m) => m.version === version)) throw new Error(`duplicate postgres migration version ${version}`);
-    migrations.push({ version, name: match[2]!, sql: readFileSync(join(MIGRATIONS_DIR, file), 'utf8') });
-  }
-  return (migrationsCache = migrations.sort((a, b) => a.version - b.version));
+  return (migrationsCache ??= loadMigrations(new URL('./migrations/', import.meta.url), 'postgres'));
 }
 
 /** True for failures meaning the database cannot be reached or cannot serve right now. */

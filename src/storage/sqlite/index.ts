@@ -6,10 +6,10 @@
  * except the replay store, which trades power-loss durability for speed (see sqliteReplay).
  */
 import Database from 'better-sqlite3';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { StorageUnavailableError } from '../../core/errors/index.ts';
+import { loadMigrations } from '../migrations.ts';
 import type {
   ChangeEvent,
   ChangeFeed,
@@ -38,8 +38,6 @@ export interface SqliteMigration {
   sql: string;
 }
 
-const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
-const MIGRATION_FILE = /^(\d+)_(\w+)\.sql$/;
 /** change_log rows older than this are pruned; every process has long read them by then. */
 const CHANGE_LOG_RETENTION_MS = 60 * 60 * 1000;
 const CHANGE_LOG_PRUNE_EVERY_MS = 60 * 1000;
@@ -53,16 +51,7 @@ let migrationsCache: SqliteMigration[] | undefined;
 
 /** The migrations shipped in ./migrations (NNN_name.sql), ordered by version. */
 export function sqliteMigrations(): SqliteMigration[] {
-  if (migrationsCache) return migrationsCache;
-  const migrations: SqliteMigration[] = [];
-  for (const file of readdirSync(MIGRATIONS_DIR)) {
-    const match = MIGRATION_FILE.exec(file);
-    if (!match) continue;
-    const version = Number(match[1]);
-    if (migrations.some((m) => m.version === version)) throw new Error(`duplicate sqlite migration version ${version}`);
-    migrations.push({ version, name: match[2]!, sql: readFileSync(join(MIGRATIONS_DIR, file), 'utf8') });
-  }
-  return (migrationsCache = migrations.sort((a, b) => a.version - b.version));
+  return (migrationsCache ??= loadMigrations(new URL('./migrations/', import.meta.url), 'sqlite'));
 }
 
 /**
