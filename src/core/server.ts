@@ -18,9 +18,10 @@ import { applySecret, buildClientRecord, toClientMetadata } from './clients/meta
 import { authenticateClient, type AuthDeps, type AuthenticatedClient } from './client-auth/index.ts';
 import { normaliseParams, type RawParams } from './params.ts';
 import * as clientCredentials from './grants/client-credentials.ts';
+import type { GrantDeps } from './grants/client-credentials.ts';
 import { KeyManager } from './keys/key-manager.ts';
 import { TokenReuseCache } from './tokens/reuse.ts';
-import { introspect } from './introspection/introspect.ts';
+import { introspect, type IntrospectDeps } from './introspection/introspect.ts';
 import { revoke } from './revocation/revoke.ts';
 import { buildMetadata } from './metadata/metadata.ts';
 import { exportState, importState, type ExportDocument, type ImportSummary } from './transfer.ts';
@@ -70,6 +71,8 @@ export class AuthorizationServer {
   readonly #kek: KeyEncryptionKey;
   readonly #auth: AuthDeps;
   readonly #reuse = new TokenReuseCache();
+  readonly #grantDeps: GrantDeps;
+  readonly #introspectDeps: IntrospectDeps;
   readonly #metadata = new Map<string, AuthorizationServerMetadata>();
   #stopKeyRefresh: (() => void) | undefined;
 
@@ -88,6 +91,8 @@ export class AuthorizationServer {
       clock: this.clock,
       throttle: new AuthThrottle(opts.limiter ?? createMemoryRateLimiter({ clock: this.clock }), opts.config.throttle, this.clock),
     };
+    this.#grantDeps = { keys: this.keys, clock: this.clock, reuse: this.#reuse, revocations: opts.storage.revocations };
+    this.#introspectDeps = { keys: this.keys, clients: this.clients, revocations: opts.storage.revocations, clock: this.clock };
     for (const realm of opts.config.realms.values()) this.#metadata.set(realm.name, Object.freeze(buildMetadata(realm)));
   }
 
@@ -96,8 +101,8 @@ export class AuthorizationServer {
     const server = new AuthorizationServer(opts);
     await opts.storage.migrate();
     await server.keys.init({ create: opts.bootstrap !== false });
-    if (opts.bootstrap !== false) server.#stopKeyRefresh = server.keys.startRefresh(KEY_REFRESH_MS);
     if (opts.bootstrap !== false) {
+      server.#stopKeyRefresh = server.keys.startRefresh(KEY_REFRESH_MS);
       for (const realm of opts.config.realms.values()) {
         for (const c of realm.clients) await server.upsertClient(realm.name, c);
       }
@@ -120,7 +125,7 @@ export class AuthorizationServer {
     if (grantType !== clientCredentials.grantType) throw new UnsupportedGrantTypeError(`grant_type ${grantType.slice(0, 64).replace(/[^\x20-\x21\x23-\x5B\x5D-\x7E]/g, '?')} is not supported`);
     return clientCredentials.handleClientCredentials(
       { realm: req.realm, client: authenticated.client, scope: single.get('scope'), resources: lists.get('resource') },
-      { keys: this.keys, clock: this.clock, reuse: this.#reuse, revocations: this.storage.revocations },
+      this.#grantDeps,
     );
   }
 
@@ -130,7 +135,7 @@ export class AuthorizationServer {
     const caller = await this.#authenticate(req, single);
     const token = single.get('token');
     if (token === undefined) throw new InvalidRequestError('token is required');
-    return introspect(req.realm, caller.client, token, { keys: this.keys, clients: this.clients, revocations: this.storage.revocations, clock: this.clock });
+    return introspect(req.realm, caller.client, token, this.#introspectDeps);
   }
 
   /** POST /oauth2/revoke (RFC 7009). */
