@@ -7,20 +7,22 @@
  *   npm run bench -- --scenarios basic,jwks     # a subset
  *   npm run bench -- --quick --out /tmp/b       # smoke run (~2 s), never meaningful
  *   npm run bench -- --profile                  # CPU profile of Tessera under client_secret_basic
+ *   npm run bench -- --scenarios workers,soak   # Tessera-only scenarios (see bench/README.md)
  */
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { mintBodies, mintJob } from './lib/assertions.ts';
-import { createFixture, type Fixture } from './lib/fixtures.ts';
-import { cpuSnapshot, cpuUse } from './lib/cpu.ts';
-import { autocannonVersion, runLoad, wrkVersion, type LoaderName, type LoadResult } from './lib/load.ts';
+import { createFixture } from './lib/fixtures.ts';
+import { cpuSnapshot, cpuUse, perRequestUs, processTree, threadTicks } from './lib/cpu.ts';
+import { autocannonVersion, wrkVersion, type LoaderName, type LoadResult } from './lib/load.ts';
 import { runMicro } from './lib/micro.ts';
-import { profileMarkdown, summariseProfile } from './lib/profile.ts';
-import { machine, median, toMarkdown, toSvg, type Report, type RunRecord, type ScenarioResult, type ScenarioServerResult } from './lib/report.ts';
-import { checkScenario, introspectionToken, requestFor, SCENARIOS, type RequestTemplate, type Scenario, type ScenarioId } from './lib/scenarios.ts';
-import { memoryOf, ROOT, sampleRss, SERVER_NAMES, startServer, stopServer, type RunningServer, type ServerName } from './lib/servers.ts';
+import { profileMarkdown, summariseProfile, type CpuBudget } from './lib/profile.ts';
+import { machine, median, medianRps, toMarkdown, toSvg, type Report, type ScenarioResult, type ScenarioServerResult } from './lib/report.ts';
+import { check, fmt, itemsFor, load, measuredRun, runLine, warmUp, type Ctx, type Prepared } from './lib/runner.ts';
+import { introspectionToken, requestFor, SCENARIOS, type Scenario, type ScenarioId } from './lib/scenarios.ts';
+import { memoryOf, ROOT, SERVER_LABELS, SERVER_NAMES, startServer, stopServer, tesseraStarts, type RunningServer, type ServerName, type TesseraVariant } from './lib/servers.ts';
+import { runVariant, VARIANT_DEFAULTS, VARIANTS, type VariantId, type VariantResult } from './lib/variants.ts';
 
 const HELP = `Usage: npm run bench -- [options]
 
@@ -30,14 +32,25 @@ const HELP = `Usage: npm run bench -- [options]
   --connections <n>     keep-alive connections (default 32; env BENCH_CONNECTIONS)
   --threads <n>         wrk threads (default 1; env BENCH_THREADS)
   --loader <name>       auto | wrk | autocannon (default auto: wrk when installed; env BENCH_LOADER)
-  --scenarios <list>    comma-separated subset of: ${SCENARIOS.map((s) => s.id).join(', ')}
+  --scenarios <list>    comma-separated subset of the comparison scenarios (every server):
+                          ${SCENARIOS.map((s) => s.id).join(', ')}
+                        and of the Tessera-only scenarios:
+                          ${VARIANTS.map((v) => v.id).join(', ')}
+                        (default: all of them; with --quick: basic)
   --servers <list>      comma-separated subset of: ${SERVER_NAMES.join(', ')}
+  --clients <n>         extra registered clients for clients_1m (default 1000000; --quick 10000)
+  --soak-duration <s>   seconds of the soak run (default 60; --quick 1)
+  --pg-url <url>        PostgreSQL for the postgres scenario (default ${VARIANT_DEFAULTS.pgUrl}; env BENCH_PG_URL)
+  --redis-url <url>     Redis for the postgres scenario (default ${VARIANT_DEFAULTS.redisUrl}; env BENCH_REDIS_URL)
   --startup-runs <n>    extra fresh starts per server to time "serve → first token" (default 3)
   --micro-duration <s>  seconds per microbenchmark run (default 3; 0 skips them)
   --out <dir>           report directory (default bench/results; env BENCH_OUT)
-  --quick               smoke mode: basic scenario only, one tiny run, no warm-up (for tests)
-  --profile             instead: CPU-profile Tessera (node --cpu-prof) under client_secret_basic
-                        (or under the first of --scenarios); writes profile-<scenario>.{md,json}
+  --quick               smoke mode: one tiny run, no warm-up, basic scenario unless --scenarios (for tests)
+  --profile             instead: per-token CPU budget of Tessera and the ceiling from /proc (main
+                        thread, other threads, load generator), then a CPU profile of Tessera
+                        (node --cpu-prof) under client_secret_basic (or under the first of
+                        --scenarios, or reuse: the Basic client with token_reuse: true);
+                        writes profile-<scenario>.{md,json}
   -h, --help
 `;
 
@@ -49,7 +62,12 @@ interface Options {
   threads: number;
   loader: 'auto' | LoaderName;
   scenarios: Scenario[];
+  variants: VariantId[];
   servers: ServerName[];
+  clients: number;
+  soakSec: number;
+  pgUrl: string;
+  redisUrl: string;
   startupRuns: number;
   microSec: number;
   out: string;
@@ -69,6 +87,10 @@ function parseOptions(argv: string[]): Options {
       loader: { type: 'string' },
       scenarios: { type: 'string' },
       servers: { type: 'string' },
+      clients: { type: 'string' },
+      'soak-duration': { type: 'string' },
+      'pg-url': { type: 'string' },
+      'redis-url': { type: 'string' },
       'startup-runs': { type: 'string' },
       'micro-duration': { type: 'string' },
       out: { type: 'string' },
@@ -98,8 +120,8 @@ function parseOptions(argv: string[]): Options {
   };
   const loader = (values.loader ?? env.BENCH_LOADER ?? 'auto') as Options['loader'];
   if (!['auto', 'wrk', 'autocannon'].includes(loader)) throw new TypeError(`--loader: auto, wrk or autocannon`);
-  const ids = SCENARIOS.map((s) => s.id);
-  const scenarioIds = list<ScenarioId>('scenarios', values.scenarios ?? env.BENCH_SCENARIOS, ids, quick ? ['basic'] : ids);
+  const ids: string[] = [...SCENARIOS.map((s) => s.id), ...VARIANTS.map((v) => v.id)];
+  const selected = list<string>('scenarios', values.scenarios ?? env.BENCH_SCENARIOS, ids, quick ? ['basic'] : ids);
   const out = values.out ?? env.BENCH_OUT ?? join(ROOT, 'bench/results');
   return {
     durationSec: num('duration', values.duration ?? env.BENCH_DURATION, quick ? 0.3 : 10, false, 0.1),
@@ -108,8 +130,13 @@ function parseOptions(argv: string[]): Options {
     connections: num('connections', values.connections ?? env.BENCH_CONNECTIONS, quick ? 8 : 32, true, 1),
     threads: num('threads', values.threads ?? env.BENCH_THREADS, 1, true, 1),
     loader,
-    scenarios: SCENARIOS.filter((s) => scenarioIds.includes(s.id)),
+    scenarios: SCENARIOS.filter((s) => selected.includes(s.id)),
+    variants: VARIANTS.filter((v) => selected.includes(v.id)).map((v) => v.id),
     servers: list<ServerName>('servers', values.servers ?? env.BENCH_SERVERS, SERVER_NAMES, SERVER_NAMES),
+    clients: num('clients', values.clients, quick ? 10_000 : VARIANT_DEFAULTS.clients, true, 10),
+    soakSec: num('soak-duration', values['soak-duration'], quick ? 1 : VARIANT_DEFAULTS.soakSec, false, 0.1),
+    pgUrl: values['pg-url'] ?? env.BENCH_PG_URL ?? VARIANT_DEFAULTS.pgUrl,
+    redisUrl: values['redis-url'] ?? env.BENCH_REDIS_URL ?? VARIANT_DEFAULTS.redisUrl,
     startupRuns: num('startup-runs', values['startup-runs'], quick ? 0 : 3, true, 0),
     microSec: num('micro-duration', values['micro-duration'], quick ? 0.1 : 3),
     out: isAbsolute(out) ? out : resolve(process.cwd(), out),
@@ -122,117 +149,32 @@ const t0 = performance.now();
 function log(message: string): void {
   process.stderr.write(`[bench ${((performance.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${message}\n`);
 }
-const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
-
-/** Distinct bodies are needed once per server for warm-up and each run; most scenarios need none. */
-const MAX_BODIES = 600_000;
-/** Cores used by processes outside the benchmark above which a run is flagged as disturbed. */
-const NOISE_CORES = 0.15;
-
-interface Ctx {
-  opts: Options;
-  loader: LoaderName;
-  fixture: Fixture;
-  workDir: string;
-  problems: string[];
-  warnings: string[];
-}
-
-interface Prepared {
-  server: RunningServer;
-  template: RequestTemplate;
-  /** Estimated 2xx/s, sizing the next batch of minted assertions. */
-  estimate: number;
-}
-
-async function bodiesFor(ctx: Ctx, scenario: Scenario, server: RunningServer, count: number): Promise<string[] | undefined> {
-  if (!scenario.assertionAlg) return undefined;
-  const n = Math.min(MAX_BODIES, Math.max(1, Math.ceil(count)));
-  const started = performance.now();
-  const bodies = await mintBodies(mintJob(ctx.fixture, scenario.assertionAlg, server.issuer, n));
-  if (n > 5000) log(`    minted ${fmt(n)} ${scenario.assertionAlg} assertions for ${server.name} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  return bodies;
-}
-
-function load(ctx: Ctx, p: Prepared, seconds: number, bodies: string[] | undefined): Promise<LoadResult> {
-  return runLoad(ctx.loader, {
-    origin: p.server.origin,
-    method: p.template.method,
-    path: p.template.path,
-    headers: p.template.headers,
-    ...(bodies ? { bodies } : p.template.body !== undefined ? { body: p.template.body } : {}),
-    connections: ctx.opts.connections,
-    durationSec: seconds,
-    threads: ctx.opts.threads,
-    workDir: ctx.workDir,
-  });
-}
-
-async function check(ctx: Ctx, scenario: Scenario, p: Prepared): Promise<void> {
-  const bodies = await bodiesFor(ctx, scenario, p.server, 1);
-  await checkScenario(scenario, p.server, ctx.fixture, p.template, bodies ? bodies[0] : p.template.body);
-}
-
-/** One measured run; re-done with more assertions if the pre-minted ones ran out. */
-async function measuredRun(ctx: Ctx, scenario: Scenario, p: Prepared, run: number): Promise<RunRecord> {
-  const { durationSec } = ctx.opts;
-  let discarded = 0;
-  for (;;) {
-    const bodies = await bodiesFor(ctx, scenario, p.server, p.estimate * durationSec * 1.5 + 1000);
-    const rss = sampleRss(p.server.pid);
-    const before = cpuSnapshot(p.server.pid);
-    const r = await load(ctx, p, durationSec, bodies);
-    const cpu = cpuUse(before, cpuSnapshot(p.server.pid));
-    const peakRssBytes = rss.stop();
-    if (r.exhausted > 0 && discarded < 3 && (bodies?.length ?? 0) < MAX_BODIES) {
-      discarded++;
-      p.estimate = Math.max(p.estimate, r.requests / r.durationSec) * 2;
-      log(`    ${p.server.name}: pre-minted assertions ran out (${fmt(bodies!.length)}); repeating the run with more`);
-      continue;
-    }
-    if (r.exhausted > 0) ctx.problems.push(`${scenario.label} @ ${p.server.name}, run ${run}: assertions ran out and were reused (${r.exhausted}×); replays count as non-2xx`);
-    if (r.non2xx > 0 || r.errors > 0) {
-      ctx.problems.push(`${scenario.label} @ ${p.server.name}, run ${run}: ${fmt(r.non2xx)} non-2xx responses and ${fmt(r.errors)} socket errors/timeouts out of ${fmt(r.requests)} requests`);
-    }
-    if (cpu.other > NOISE_CORES) {
-      ctx.warnings.push(`${scenario.label} @ ${p.server.name}, run ${run}: processes outside the benchmark used ${cpu.other.toFixed(2)} cores during the run`);
-    }
-    p.estimate = Math.max(r.rps, 1);
-    return { run, rps: r.rps, p50Ms: r.p50Ms, p99Ms: r.p99Ms, requests: r.requests, non2xx: r.non2xx, errors: r.errors, durationSec: r.durationSec, peakRssBytes, discardedAttempts: discarded, cpu };
-  }
-}
-
 async function runScenario(ctx: Ctx, scenario: Scenario, servers: RunningServer[], rateHint: Map<ServerName, number>): Promise<ScenarioResult> {
   const { opts } = ctx;
   log(`scenario ${scenario.label}`);
   const prepared: Prepared[] = [];
   for (const server of servers) {
     const token = scenario.kind === 'introspect' ? await introspectionToken(server, ctx.fixture) : undefined;
-    const p: Prepared = { server, template: requestFor(scenario, server, ctx.fixture, token), estimate: rateHint.get(server.name) ?? (opts.quick ? 2000 : 20_000) };
-    await check(ctx, scenario, p);
+    const p: Prepared = { server, scenario, label: server.name, template: requestFor(scenario, server, ctx.fixture, token), estimate: rateHint.get(server.name) ?? (opts.quick ? 2000 : 20_000) };
+    await check(ctx, p);
     prepared.push(p);
   }
   const results: ScenarioServerResult[] = prepared.map((p) => ({ server: p.server.name, warmupRps: undefined, runs: [] }));
   if (opts.warmupSec > 0) {
     for (const [i, p] of prepared.entries()) {
-      const bodies = await bodiesFor(ctx, scenario, p.server, p.estimate * opts.warmupSec * 1.5 + 500);
-      const r = await load(ctx, p, opts.warmupSec, bodies);
-      results[i]!.warmupRps = r.rps;
-      p.estimate = Math.max(r.rps, 1);
-      log(`  warm-up ${p.server.name}: ${fmt(r.rps)}/s`);
+      results[i]!.warmupRps = await warmUp(ctx, p, opts.warmupSec);
+      log(`  warm-up ${p.server.name}: ${fmt(results[i]!.warmupRps!)}/s`);
     }
   }
   for (let run = 1; run <= opts.runs; run++) {
     for (const [i, p] of prepared.entries()) {
-      const rec = await measuredRun(ctx, scenario, p, run);
+      const { rssSeries: _series, ...rec } = await measuredRun(ctx, p, run);
       results[i]!.runs.push(rec);
-      log(
-        `  run ${run}/${opts.runs} ${p.server.name.padEnd(13)} ${fmt(rec.rps).padStart(7)} ${scenario.unit}  p50 ${rec.p50Ms.toFixed(2)} ms  p99 ${rec.p99Ms.toFixed(2)} ms  non-2xx ${rec.non2xx}  RSS ${Math.round(rec.peakRssBytes / 2 ** 20)} MiB  CPU server ${rec.cpu.server.toFixed(2)} loader ${rec.cpu.loader.toFixed(2)} other ${rec.cpu.other.toFixed(2)}`,
-      );
+      log(runLine(p, rec, opts.runs));
     }
   }
   // The answers are still right after the load (same check as before it).
-  for (const p of prepared) await check(ctx, scenario, p);
+  for (const p of prepared) await check(ctx, p);
   if (scenario.id === 'basic') for (const [i, p] of prepared.entries()) rateHint.set(p.server.name, median(results[i]!.runs.map((r) => r.rps)));
   return { id: scenario.id, label: scenario.label, unit: scenario.unit, servers: results };
 }
@@ -247,27 +189,74 @@ async function chooseLoader(opts: Options): Promise<{ loader: LoaderName; descri
   return { loader, description };
 }
 
-async function profileTessera(ctx: Ctx): Promise<void> {
-  const { opts } = ctx;
-  // client_secret_basic unless --scenarios names another one.
-  const scenario = opts.scenarios.length === SCENARIOS.length ? SCENARIOS[0]! : opts.scenarios[0]!;
+/**
+ * One server under `scenario` without a profiler: warm-up, then a measured window with per-thread
+ * CPU from /proc, turned into microseconds per response.
+ */
+async function cpuBudget(ctx: Ctx, name: ServerName, scenario: Scenario, tessera?: TesseraVariant): Promise<CpuBudget> {
+  const server = await startServer(name, { fixture: ctx.fixture, fixtureFile: join(ctx.workDir, 'fixture.json'), ...(tessera && name === 'tessera' ? { tessera } : {}) });
+  try {
+    const token = scenario.kind === 'introspect' ? await introspectionToken(server, ctx.fixture) : undefined;
+    const p: Prepared = { server, scenario, label: name, template: requestFor(scenario, server, ctx.fixture, token), estimate: 10_000 };
+    await check(ctx, p);
+    if (ctx.opts.warmupSec > 0) await warmUp(ctx, p, ctx.opts.warmupSec);
+    const items = await itemsFor(ctx, p, p.estimate * ctx.opts.durationSec * 1.5 + 1000, 1);
+    const pids = processTree(server.pid);
+    const t0 = threadTicks(server.pid);
+    const c0 = cpuSnapshot(pids);
+    const r = await load(ctx, p, ctx.opts.durationSec, items);
+    const cpu = cpuUse(c0, cpuSnapshot(pids));
+    const t1 = threadTicks(server.pid);
+    if (r.exhausted > 0 || r.non2xx > 0 || r.errors > 0) throw new Error(`${name}: budget run was not clean: ${JSON.stringify(r)}`);
+    await check(ctx, p);
+    const us = perRequestUs(t0, t1, r.ok);
+    log(`  ${name}: ${fmt(r.rps)} ${scenario.unit}; main thread ${(us.mainUser + us.mainSys).toFixed(1)} µs, other threads ${(us.otherUser + us.otherSys).toFixed(1)} µs per response; other CPU ${cpu.other.toFixed(2)}`);
+    if (cpu.other > 0.15) ctx.warnings.push(`${name} budget run: processes outside the benchmark used ${cpu.other.toFixed(2)} cores`);
+    return {
+      server: tessera && name === 'tessera' ? `${SERVER_LABELS[name]}, token reuse` : SERVER_LABELS[name],
+      rps: r.rps,
+      requests: r.ok,
+      p50Ms: r.p50Ms,
+      p99Ms: r.p99Ms,
+      ...us,
+      serverCores: cpu.server,
+      loaderUs: (cpu.loader * 1e6) / r.rps,
+      loaderCores: cpu.loader,
+      otherCores: cpu.other,
+      cores: machine().cores,
+    };
+  } finally {
+    await stopServer(server);
+  }
+}
+
+async function profileTessera(ctx: Ctx, opts: Options): Promise<void> {
+  // client_secret_basic unless --scenarios names another comparison scenario, or reuse (the Basic
+  // client with token_reuse: true).
+  const reuse = opts.scenarios.length === 0 && opts.variants[0] === 'reuse';
+  if (opts.scenarios.length === 0 && !reuse) throw new TypeError('--profile: a comparison scenario or reuse');
+  const scenario = opts.scenarios.length === SCENARIOS.length || reuse ? SCENARIOS[0]! : opts.scenarios[0]!;
+  const tessera: TesseraVariant | undefined = reuse ? { basicClient: { token_reuse: true } } : undefined;
+  const id = reuse ? 'reuse' : scenario.id;
+  log(`CPU budget without the profiler; scenario ${scenario.label}${reuse ? ' with token reuse' : ''}`);
+  const budgets: CpuBudget[] = [await cpuBudget(ctx, 'tessera', scenario, tessera)];
+  if (reuse) budgets.push(await cpuBudget(ctx, 'tessera', scenario));
+  if (scenario.kind === 'token' && opts.servers.includes('ceiling')) budgets.push(await cpuBudget(ctx, 'ceiling', scenario));
+
   const dir = join(ctx.workDir, 'cpu-profile');
   mkdirSync(dir, { recursive: true });
   log(`starting Tessera with --cpu-prof; scenario ${scenario.label}`);
-  const server = await startServer('tessera', { fixture: ctx.fixture, fixtureFile: join(ctx.workDir, 'fixture.json'), nodeFlags: ['--cpu-prof', '--cpu-prof-dir', dir] });
+  const server = await startServer('tessera', { fixture: ctx.fixture, fixtureFile: join(ctx.workDir, 'fixture.json'), nodeFlags: ['--cpu-prof', '--cpu-prof-dir', dir], ...(tessera ? { tessera } : {}) });
   let window: [number, number];
   let result: LoadResult;
   try {
     const token = scenario.kind === 'introspect' ? await introspectionToken(server, ctx.fixture) : undefined;
-    const p: Prepared = { server, template: requestFor(scenario, server, ctx.fixture, token), estimate: 10_000 };
-    await check(ctx, scenario, p);
-    if (opts.warmupSec > 0) {
-      const r = await load(ctx, p, opts.warmupSec, await bodiesFor(ctx, scenario, server, p.estimate * opts.warmupSec));
-      p.estimate = Math.max(1, r.rps);
-    }
-    const bodies = await bodiesFor(ctx, scenario, server, p.estimate * opts.durationSec * 1.5 + 1000);
+    const p: Prepared = { server, scenario, label: 'tessera', template: requestFor(scenario, server, ctx.fixture, token), estimate: 10_000 };
+    await check(ctx, p);
+    if (opts.warmupSec > 0) await warmUp(ctx, p, opts.warmupSec);
+    const items = await itemsFor(ctx, p, p.estimate * opts.durationSec * 1.5 + 1000, 1);
     const start = performance.now();
-    result = await load(ctx, p, opts.durationSec, bodies);
+    result = await load(ctx, p, opts.durationSec, items);
     const end = performance.now();
     if (result.exhausted > 0 || result.non2xx > 0 || result.errors > 0) throw new Error(`profiled run was not clean: ${JSON.stringify(result)}`);
     const exit = new Promise<number>((resolve) => server.child.once('exit', () => resolve(performance.now())));
@@ -282,12 +271,14 @@ async function profileTessera(ctx: Ctx): Promise<void> {
   if (!file) throw new Error('node wrote no .cpuprofile');
   const summary = summariseProfile(join(dir, file), ROOT, 30, window);
   const m = machine();
-  const context = `\`${scenario.label}\` for ${opts.durationSec} s after a ${opts.warmupSec} s warm-up (samples of the measured window only), ${opts.connections} connections, ${ctx.loader}; ${fmt(result.rps)} ${scenario.unit} under the profiler (p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, non-2xx ${result.non2xx}). Machine: ${m.cores} cores, ${m.cpuModel}, Node ${m.node}. Generated ${new Date().toISOString()} by \`npm run bench -- --profile${scenario.id === 'basic' ? '' : ` --scenarios ${scenario.id}`}\`.`;
+  const context = `\`${scenario.label}\`${reuse ? ' with token reuse (token_reuse: true)' : ''} for ${opts.durationSec} s after a ${opts.warmupSec} s warm-up (samples of the measured window only), ${opts.connections} connections, ${ctx.loader}; ${fmt(result.rps)} ${scenario.unit} under the profiler (p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, non-2xx ${result.non2xx}). Machine: ${m.cores} cores, ${m.cpuModel}, Node ${m.node}; Tessera ran ${tesseraStarts.sources ? '**from the sources through tsx** (dist/ was stale)' : 'its compiled dist/ build'}. Generated ${new Date().toISOString()} by \`npm run bench -- --profile${id === 'basic' ? '' : ` --scenarios ${id}`}\`.`;
+  const profiledTokens = result.requests - result.non2xx;
+  const md = profileMarkdown(summary, context, { budgets, profiledRequests: profiledTokens, unit: scenario.unit, warnings: ctx.warnings });
   mkdirSync(opts.out, { recursive: true });
-  writeFileSync(join(opts.out, `profile-${scenario.id}.md`), profileMarkdown(summary, context));
-  writeFileSync(join(opts.out, `profile-${scenario.id}.json`), JSON.stringify({ context, ...summary }, null, 2) + '\n');
-  log(`profile summary written to ${join(opts.out, `profile-${scenario.id}.md`)}`);
-  process.stdout.write(profileMarkdown(summary, context));
+  writeFileSync(join(opts.out, `profile-${id}.md`), md);
+  writeFileSync(join(opts.out, `profile-${id}.json`), JSON.stringify({ context, budgets, profiledRequests: profiledTokens, ...summary, warnings: ctx.warnings }, null, 2) + '\n');
+  log(`profile summary written to ${join(opts.out, `profile-${id}.md`)}`);
+  process.stdout.write(md);
 }
 
 async function main(): Promise<number> {
@@ -296,41 +287,66 @@ async function main(): Promise<number> {
   const workDir = mkdtempSync(join(tmpdir(), 'tessera-bench-'));
   const fixture = createFixture();
   writeFileSync(join(workDir, 'fixture.json'), JSON.stringify(fixture));
-  const ctx: Ctx = { opts, loader, fixture, workDir, problems: [], warnings: [] };
+  const ctx: Ctx = { opts, loader, fixture, workDir, problems: [], warnings: [], log };
   const running: RunningServer[] = [];
   try {
     if (opts.profile) {
-      await profileTessera(ctx);
+      await profileTessera(ctx, opts);
       return 0;
     }
-    log(`loader: ${description}; servers: ${opts.servers.join(', ')}; scenarios: ${opts.scenarios.map((s) => s.id).join(', ')}`);
+    const variants = opts.servers.includes('tessera') ? opts.variants : [];
+    log(`loader: ${description}; servers: ${opts.servers.join(', ')}; scenarios: ${[...opts.scenarios.map((s) => s.id), ...variants].join(', ')}`);
     log(`${opts.runs} run(s) × ${opts.durationSec} s after ${opts.warmupSec} s warm-up, ${opts.connections} connections`);
 
     const startupMs: Report['startupMs'] = {};
-    for (let i = 0; i < opts.startupRuns; i++) {
+    const scenarios: ScenarioResult[] = [];
+    let micro: Report['micro'] = [];
+    const peakRssBytes: Report['peakRssBytes'] = {};
+    if (opts.scenarios.length) {
+      for (let i = 0; i < opts.startupRuns; i++) {
+        for (const name of opts.servers) {
+          const s = await startServer(name, { fixture, fixtureFile: join(workDir, 'fixture.json') });
+          (startupMs[name] ??= []).push(s.startupMs);
+          await stopServer(s);
+        }
+      }
+      // The servers under test start one at a time, so that each start-up is timed on an idle machine.
       for (const name of opts.servers) {
         const s = await startServer(name, { fixture, fixtureFile: join(workDir, 'fixture.json') });
+        running.push(s);
         (startupMs[name] ??= []).push(s.startupMs);
-        await stopServer(s);
+        log(`${name} up: first token ${s.startupMs.toFixed(0)} ms after spawn (pid ${s.pid}, ${s.origin})`);
       }
+
+      const rateHint = new Map<ServerName, number>();
+      for (const scenario of opts.scenarios) scenarios.push(await runScenario(ctx, scenario, running, rateHint));
+
+      const tessera = running.find((s) => s.name === 'tessera');
+      micro = tessera && opts.microSec > 0 ? await runMicro(tessera, fixture, { seconds: opts.microSec, runs: opts.runs, log }) : [];
+
+      for (const s of running) peakRssBytes[s.name] = memoryOf(s.pid)?.hwm ?? NaN;
+      // The Tessera-only scenarios start servers of their own: these would only sit idle.
+      for (const s of running.splice(0)) await stopServer(s);
     }
-    // The servers under test start one at a time, so that each start-up is timed on an idle machine.
-    for (const name of opts.servers) {
-      const s = await startServer(name, { fixture, fixtureFile: join(workDir, 'fixture.json') });
-      running.push(s);
-      (startupMs[name] ??= []).push(s.startupMs);
-      log(`${name} up: first token ${s.startupMs.toFixed(0)} ms after spawn (pid ${s.pid}, ${s.origin})`);
+
+    const variantResults: VariantResult[] = [];
+    const reference = (id: ScenarioId, server: ServerName) => {
+      const s = scenarios.find((x) => x.id === id);
+      const v = s ? medianRps(s, server) : NaN;
+      return Number.isFinite(v) ? v : undefined;
+    };
+    const variantOptions = { clients: opts.clients, soakSec: opts.soakSec, pgUrl: opts.pgUrl, redisUrl: opts.redisUrl, servers: opts.servers, reference };
+    if (opts.quick) {
+      // A smoke run only checks that everything works: the variants may share the machine.
+      variantResults.push(...(await Promise.all(variants.map((id) => runVariant(ctx, id, variantOptions)))));
+    } else {
+      for (const id of variants) variantResults.push(await runVariant(ctx, id, variantOptions));
     }
-
-    const rateHint = new Map<ServerName, number>();
-    const scenarios: ScenarioResult[] = [];
-    for (const scenario of opts.scenarios) scenarios.push(await runScenario(ctx, scenario, running, rateHint));
-
-    const tessera = running.find((s) => s.name === 'tessera');
-    const micro = tessera && opts.microSec > 0 ? await runMicro(tessera, fixture, { seconds: opts.microSec, runs: opts.runs, log }) : [];
-
-    const peakRssBytes: Report['peakRssBytes'] = {};
-    for (const s of running) peakRssBytes[s.name] = memoryOf(s.pid)?.hwm ?? NaN;
+    for (const v of variantResults) {
+      if (!v.skipped) continue;
+      log(`${v.id} skipped: ${v.skipped}`);
+      ctx.warnings.push(`${v.id}: skipped: ${v.skipped}`);
+    }
 
     const report: Report = {
       generatedAt: new Date().toISOString(),
@@ -349,6 +365,8 @@ async function main(): Promise<number> {
       peakRssBytes,
       scenarios,
       micro,
+      variants: variantResults,
+      ...(tesseraStarts.dist + tesseraStarts.sources > 0 ? { tesseraFromDist: tesseraStarts.sources === 0 } : {}),
       problems: ctx.problems,
       warnings: ctx.warnings,
       notes: NOTES,
@@ -370,12 +388,13 @@ async function main(): Promise<number> {
 }
 
 const NOTES = [
-  'Tessera runs exactly as shipped (`node bin/tessera.mjs serve`, TypeScript through tsx, pino at warn, Fastify), on its embedded default storage: a SQLite file in a temp dir. Client-assertion jti values are recorded in SQLite (one write per private_key_jwt / client_secret_jwt request).',
+  'Tessera runs exactly as shipped (`node --max-semi-space-size=2 bin/tessera.mjs serve`: the compiled dist/ build when it is fresh, pino at warn, Fastify, signatures on libuv\'s thread pool), on its embedded default storage: a SQLite file in a temp dir. Client-assertion jti values are recorded in SQLite (one write per private_key_jwt / client_secret_jwt request).',
+  'Tessera signs on libuv\'s thread pool, so a second core can carry its signatures while the main thread serves HTTP; the ceiling and oidc-provider sign on their main thread. On a machine with few cores the load generator competes for the same cores, which caps every server and narrows ratios near the top.',
   'Config-file client secrets are stored by Tessera with scrypt; after the first successful check it keeps a per-process HMAC of the secret, so the measured requests cost one HMAC each, not a KDF.',
   'oidc-provider uses its built-in in-memory adapter (an LRU of 1000 entries, so its replay detection only remembers the last ~1000 jti values) and no persistence; it cannot introspect JWT access tokens, so its introspection scenario introspects an opaque token of a second resource (a lookup in that memory adapter) while Tessera and the ceiling verify the JWT signature.',
   'The ceiling server does the least honest work: Basic/form parsing, SHA-256 + timingSafeEqual of the secret (or signature, iss/aud/exp and an in-memory jti set for assertions), one ES256 signature with a cached KeyObject; nothing else.',
   'Every client_secret_jwt / private_key_jwt request carries its own assertion (fresh jti, aud = that server\'s issuer), minted before the measured window; a run whose assertions ran out is discarded and repeated with more.',
-  'Before and after each scenario, one request per server is checked: HTTP 200 with an ES256 JWT access token (iss, aud, scope, client_id as expected), an active introspection result, or a non-empty JWK Set.',
+  'Before and after each scenario, one request per server is checked: HTTP 200 with an ES256 JWT access token (iss, aud, scope, client_id, exp as expected, signature verified with a key of the server\'s JWK Set), an active introspection result, or a non-empty JWK Set.',
 ];
 
 main().then(

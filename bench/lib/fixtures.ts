@@ -85,7 +85,7 @@ export function createFixture(): Fixture {
 }
 
 /** Tessera's configuration file (YAML) for this fixture. */
-export function tesseraConfigYaml(f: Fixture, opts: { issuer: string; port: number; sqlitePath: string }): string {
+export function tesseraConfigYaml(f: Fixture, opts: { issuer: string; port: number; storageUrl: string; basicClient?: Record<string, unknown> | undefined }): string {
   const secretClient = (c: SecretClient, extra: Record<string, unknown> = {}) => ({
     client_id: c.client_id,
     client_secret: c.secret,
@@ -97,13 +97,13 @@ export function tesseraConfigYaml(f: Fixture, opts: { issuer: string; port: numb
   const config = {
     issuer: opts.issuer,
     listen: { host: '127.0.0.1', port: opts.port },
-    storage: { url: `sqlite:${opts.sqlitePath}` },
+    storage: { url: opts.storageUrl },
     log: { level: 'warn' },
     demo_client: false,
     assertions: { audience: 'either' },
     tokens: { signing_alg: 'ES256', ttl: f.ttl, default_audience: f.api },
     clients: [
-      secretClient(f.basic, { may_introspect: true }),
+      secretClient(f.basic, { may_introspect: true, ...opts.basicClient }),
       secretClient(f.post),
       secretClient(f.hs256),
       ...ASSERTION_ALGS.map((alg) => {

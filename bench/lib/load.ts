@@ -19,6 +19,11 @@ export interface LoadSpec {
   body?: string;
   /** Distinct bodies, each sent at most once (pre-minted assertions). */
   bodies?: string[];
+  /**
+   * Distinct Authorization header values, each sent at most once (a different client per request);
+   * with `bodies` the two lists pair up index by index, else every request carries `body`.
+   */
+  auths?: string[];
   connections: number;
   durationSec: number;
   /** wrk threads. */
@@ -65,9 +70,16 @@ let specSeq = 0;
 
 async function runWrk(spec: LoadSpec): Promise<LoadResult> {
   const file = join(spec.workDir, `wrk-spec-${process.pid}-${specSeq++}.txt`);
-  const headerLines = Object.entries(spec.headers).map(([k, v]) => `${k}: ${v}`);
-  const bodies = spec.bodies ?? (spec.body !== undefined ? [spec.body] : []);
-  writeFileSync(file, [spec.method, spec.path, ...headerLines, '', ...bodies].join('\n') + '\n');
+  const auths = spec.auths;
+  const headerLines = Object.entries(spec.headers)
+    .filter(([k]) => !(auths && k.toLowerCase() === 'authorization'))
+    .map(([k, v]) => `${k}: ${v}`);
+  let lines = spec.bodies ?? (spec.body !== undefined ? [spec.body] : []);
+  if (auths) {
+    headerLines.push('@per-request-authorization: 1');
+    lines = auths.map((a, i) => `${a}\t${spec.bodies ? spec.bodies[i] ?? '' : spec.body ?? ''}`);
+  }
+  writeFileSync(file, [spec.method, spec.path, ...headerLines, '', ...lines].join('\n') + '\n');
   const seconds = Math.max(1, Math.round(spec.durationSec));
   const threads = Math.max(1, Math.min(spec.threads, spec.connections));
   const args = ['-t', String(threads), '-c', String(spec.connections), '-d', `${seconds}s`, '--timeout', '10s', '-s', join(ROOT, 'bench/lib/wrk.lua'), spec.origin, '--', file, String(threads)];
@@ -116,20 +128,24 @@ async function runAutocannon(spec: LoadSpec): Promise<LoadResult> {
   const autocannon = ((await import(specifier)) as { default: Autocannon }).default;
   let exhausted = 0;
   let requests: unknown[] | undefined;
-  if (spec.bodies && spec.bodies.length > 0) {
-    const bodies = spec.bodies;
+  const rotating = spec.auths ?? spec.bodies;
+  const headers = Object.fromEntries(Object.entries(spec.headers).filter(([k]) => !(spec.auths && k.toLowerCase() === 'authorization')));
+  if (rotating && rotating.length > 0) {
+    const { bodies, auths } = spec;
     let i = 0;
     requests = [
       {
         method: spec.method,
         path: spec.path,
-        headers: spec.headers,
+        headers,
         setupRequest(req: Record<string, unknown>) {
-          if (i >= bodies.length) {
+          if (i >= rotating.length) {
             i = 0;
             exhausted++;
           }
-          req.body = bodies[i++];
+          req.body = bodies ? bodies[i] : spec.body;
+          if (auths) req.headers = { ...headers, authorization: auths[i] };
+          i++;
           return req;
         },
       },
@@ -138,7 +154,7 @@ async function runAutocannon(spec: LoadSpec): Promise<LoadResult> {
   const result = await autocannon({
     url: spec.origin + spec.path,
     method: spec.method,
-    headers: spec.headers,
+    headers,
     ...(spec.body !== undefined ? { body: spec.body } : {}),
     ...(requests ? { requests } : {}),
     connections: spec.connections,

@@ -132,27 +132,86 @@ export function summariseProfile(file: string, root: string, top = 25, window?: 
   };
 }
 
-export function profileMarkdown(s: ProfileSummary, context: string): string {
+/** CPU per response of one server under load, without a profiler, from /proc (see cpu.ts). */
+export interface CpuBudget {
+  server: string;
+  rps: number;
+  requests: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Microseconds per response: main thread user / kernel, all other threads user / kernel. */
+  mainUser: number;
+  mainSys: number;
+  otherUser: number;
+  otherSys: number;
+  /** Microseconds per response of the busiest other threads. */
+  busiestOthers: number[];
+  serverCores: number;
+  /** Load generator (wrk) microseconds per response, and its cores. */
+  loaderUs: number;
+  loaderCores: number;
+  otherCores: number;
+  cores: number;
+}
+
+export interface ProfileExtras {
+  budgets: CpuBudget[];
+  /** 2xx responses in the profiled window. */
+  profiledRequests: number;
+  unit: string;
+  warnings: string[];
+}
+
+export function profileMarkdown(s: ProfileSummary, context: string, extras?: ProfileExtras): string {
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-  const lines = [
-    '# CPU profile of Tessera under load',
-    '',
-    context,
-    '',
-    `Profiled ${(s.totalMs / 1000).toFixed(1)} s of the server's main thread: busy ${(s.busyMs / 1000).toFixed(1)} s, idle ${(s.idleMs / 1000).toFixed(1)} s. Shares below are of busy time (self time: time spent in the function itself, not its callees).`,
+  const us = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '–');
+  const budgets = extras?.budgets ?? [];
+  const tessera = budgets[0];
+  // Main-thread microseconds per response without the profiler: the scale for the profile's shares.
+  const mainUs = tessera ? tessera.mainUser + tessera.mainSys : NaN;
+  const lines = ['# CPU profile of Tessera under load', '', context, ''];
+  if (extras?.warnings.length) lines.push('Warnings:', '', ...extras.warnings.map((w) => `- ${w}`), '');
+  if (budgets.length) {
+    const row = (label: string, f: (b: CpuBudget) => string) => `| ${label} | ${budgets.map(f).join(' | ')} |`;
+    lines.push(
+      '## CPU per response (no profiler)',
+      '',
+      'From /proc/<pid>/task: CPU time of the server\'s main thread (JavaScript, the event loop, HTTP parsing, the syscalls it makes) and of all its other threads (libuv\'s thread pool, where Tessera signs; V8\'s helper threads: concurrent GC and compilation), divided by the 2xx responses of the same window. Same load, one server at a time, nothing profiled. The machine budget is what the cores could give each response at that rate: cores × 10⁶ / throughput.',
+      '',
+      `| µs per response | ${budgets.map((b) => b.server).join(' | ')} |`,
+      `| --- |${budgets.map(() => ' ---: |').join('')}`,
+      row(`throughput (${extras!.unit})`, (b) => Math.round(b.rps).toLocaleString('en-US')),
+      row('p50 / p99 ms', (b) => `${b.p50Ms.toFixed(2)} / ${b.p99Ms.toFixed(2)}`),
+      row('main thread, user', (b) => us(b.mainUser)),
+      row('main thread, kernel', (b) => us(b.mainSys)),
+      row('**main thread**', (b) => `**${us(b.mainUser + b.mainSys)}**`),
+      row('other threads, user', (b) => us(b.otherUser)),
+      row('other threads, kernel', (b) => us(b.otherSys)),
+      row('**other threads**', (b) => `**${us(b.otherUser + b.otherSys)}**`),
+      row('busiest other threads', (b) => b.busiestOthers.filter((x) => x >= 0.05).map(us).join(', ') || '–'),
+      row('**server total**', (b) => `**${us(b.mainUser + b.mainSys + b.otherUser + b.otherSys)}**`),
+      row('load generator (wrk)', (b) => us(b.loaderUs)),
+      row('server + load generator', (b) => us(b.mainUser + b.mainSys + b.otherUser + b.otherSys + b.loaderUs)),
+      row('machine budget (cores × 10⁶ / throughput)', (b) => us((b.cores * 1e6) / b.rps)),
+      row('cores busy: server / wrk / other', (b) => `${b.serverCores.toFixed(2)} / ${b.loaderCores.toFixed(2)} / ${b.otherCores.toFixed(2)}`),
+      '',
+    );
+  }
+  lines.push(
+    `Profiled ${(s.totalMs / 1000).toFixed(1)} s of the server's main thread: busy ${(s.busyMs / 1000).toFixed(1)} s, idle ${(s.idleMs / 1000).toFixed(1)} s${extras ? `, ${extras.profiledRequests.toLocaleString('en-US')} responses (${((s.busyMs * 1000) / extras.profiledRequests).toFixed(1)} µs busy per response under the profiler)` : ''}. Shares below are of busy time (self time: time spent in the function itself, not its callees)${tessera ? `; the µs column applies each share to the main thread's ${us(mainUs)} µs per response measured without the profiler` : ''}.`,
     '',
     '## Self time by origin',
     '',
-    '| Origin | self ms | share |',
-    '| --- | ---: | ---: |',
-    ...s.origins.map((o) => `| ${o.origin} | ${o.selfMs.toFixed(0)} | ${pct(o.busyShare)} |`),
+    `| Origin | self ms | share |${tessera ? ' µs per response |' : ''}`,
+    `| --- | ---: | ---: |${tessera ? ' ---: |' : ''}`,
+    ...s.origins.map((o) => `| ${o.origin} | ${o.selfMs.toFixed(0)} | ${pct(o.busyShare)} |${tessera ? ` ${us(o.busyShare * mainUs)} |` : ''}`),
     '',
     '## Top functions by self time',
     '',
-    '| # | Function | Origin | Location | Mostly called from | self ms | share |',
-    '| ---: | --- | --- | --- | --- | ---: | ---: |',
-    ...s.functions.map((f, i) => `| ${i + 1} | \`${f.name}\` | ${f.origin} | ${f.where ? `\`${f.where}\`` : ''} | ${f.calledFrom ? `\`${f.calledFrom}\`` : ''} | ${f.selfMs.toFixed(0)} | ${pct(f.busyShare)} |`),
+    `| # | Function | Origin | Location | Mostly called from | self ms | share |${tessera ? ' µs per response |' : ''}`,
+    `| ---: | --- | --- | --- | --- | ---: | ---: |${tessera ? ' ---: |' : ''}`,
+    ...s.functions.map((f, i) => `| ${i + 1} | \`${f.name}\` | ${f.origin} | ${f.where ? `\`${f.where}\`` : ''} | ${f.calledFrom ? `\`${f.calledFrom}\`` : ''} | ${f.selfMs.toFixed(0)} | ${pct(f.busyShare)} |${tessera ? ` ${us(f.busyShare * mainUs)} |` : ''}`),
     '',
-  ];
+  );
   return lines.join('\n');
 }

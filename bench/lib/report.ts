@@ -7,6 +7,7 @@ import type { CpuUse } from './cpu.ts';
 import type { MicroResult } from './micro.ts';
 import { SERVER_LABELS, type ServerName } from './servers.ts';
 import type { ScenarioId } from './scenarios.ts';
+import type { VariantResult } from './variants.ts';
 
 export interface RunRecord {
   run: number;
@@ -57,6 +58,10 @@ export interface Report {
   peakRssBytes: Partial<Record<ServerName, number>>;
   scenarios: ScenarioResult[];
   micro: MicroResult[];
+  /** Tessera-only scenarios (workers, token reuse, 1M clients, PostgreSQL, soak). */
+  variants: VariantResult[];
+  /** Whether Tessera ran its compiled dist/ build at every start (else, at least once, the sources through tsx). */
+  tesseraFromDist?: boolean;
   /** Invalid measurements (non-2xx, errors, reused assertions): the command fails. */
   problems: string[];
   /** Doubtful measurements (e.g. other processes busy on the machine). */
@@ -87,6 +92,8 @@ const int = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString('e
 const ms = (x: number) => (!Number.isFinite(x) ? '–' : x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : x.toFixed(0));
 const mb = (bytes: number) => (Number.isFinite(bytes) && bytes > 0 ? `${Math.round(bytes / 2 ** 20)}` : '–');
 const cores = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '–');
+/** Server CPU per 2xx response, microseconds (cores busy ÷ responses per second). */
+const usPerRequest = (r: RunRecord) => (r.rps > 0 ? (r.cpu.server * 1e6) / r.rps : NaN);
 const ratio = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : '–');
 
 function range(xs: number[], fmt: (x: number) => string): string {
@@ -111,7 +118,8 @@ export function toMarkdown(report: Report): string {
   lines.push(`- Node ${m.node}; load generator: ${report.loader}`);
   lines.push(`- ${st.runs} run(s) × ${st.durationSec} s per server and scenario after a ${st.warmupSec} s warm-up; ${st.connections} keep-alive connections${report.loader.startsWith('wrk') ? `, ${st.threads} wrk thread(s)` : ''}; ${st.order}`);
   lines.push(`- Servers on loopback, each its own process; load generator on the same machine (it competes for the same ${m.cores} cores)`);
-  lines.push('- Cells: median (min–max) over runs. Throughput counts 2xx responses only; non-2xx is the total over all measured runs; peak RSS is the largest VmRSS sampled while that server was under load in that scenario; CPU is average cores busy during a run (from /proc): the server process, and everything outside the benchmark ("other": the machine is shared)', '');
+  if (report.tesseraFromDist !== undefined) lines.push(`- Tessera ran ${report.tesseraFromDist ? 'its compiled dist/ build (as `npm install` leaves it)' : '**from the TypeScript sources through tsx at least once** (dist/ was older than src/): its figures are pessimistic'}`);
+  lines.push('- Cells: median (min–max) over runs. Throughput counts 2xx responses only; non-2xx is the total over all measured runs; peak RSS is the largest VmRSS sampled while that server was under load in that scenario (summed over a cluster\'s processes); CPU is average cores busy during a run (from /proc): the server process tree, the database processes serving it ("db", PostgreSQL/Redis only), and everything outside the benchmark ("other": the machine is shared); CPU µs/req is server CPU per 2xx response', '');
 
   if (report.problems.length) {
     lines.push('## ⚠ Problems', '', ...report.problems.map((p) => `- ${p}`), '');
@@ -120,6 +128,13 @@ export function toMarkdown(report: Report): string {
     lines.push('## Warnings', '', ...report.warnings.map((p) => `- ${p}`), '');
   }
 
+  if (report.scenarios.length) lines.push(...comparisonMarkdown(report, servers));
+  if (report.variants.length) lines.push(...variantsMarkdown(report.variants));
+  return restMarkdown(report, lines);
+}
+
+function comparisonMarkdown(report: Report, servers: ServerName[]): string[] {
+  const lines: string[] = [];
   lines.push('## Summary (median throughput)', '');
   const head = ['Scenario', 'Unit', ...servers.map((s) => SERVER_LABELS[s])];
   if (servers.includes('tessera') && servers.includes('oidc-provider')) head.push('Tessera / oidc-provider');
@@ -135,19 +150,22 @@ export function toMarkdown(report: Report): string {
 
   lines.push('## Detail', '');
   lines.push(
-    '| Scenario | Server | Throughput /s | p50 ms | p99 ms | non-2xx | errors | peak RSS MiB | server CPU (cores) | other CPU (cores, max) |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| Scenario | Server | Throughput /s | p50 ms | p99 ms | non-2xx | errors | peak RSS MiB | server CPU (cores) | CPU µs/req | other CPU (cores, max) |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   );
   for (const s of report.scenarios) {
     for (const r of s.servers) {
       const runs = r.runs;
       lines.push(
-        `| ${s.label} | ${SERVER_LABELS[r.server]} | ${range(runs.map((x) => x.rps), int)} | ${range(runs.map((x) => x.p50Ms), ms)} | ${range(runs.map((x) => x.p99Ms), ms)} | ${int(runs.reduce((a, x) => a + x.non2xx, 0))} | ${int(runs.reduce((a, x) => a + x.errors, 0))} | ${mb(max(runs.map((x) => x.peakRssBytes)))} | ${range(runs.map((x) => x.cpu.server), cores)} | ${cores(max(runs.map((x) => x.cpu.other)))} |`,
+        `| ${s.label} | ${SERVER_LABELS[r.server]} | ${range(runs.map((x) => x.rps), int)} | ${range(runs.map((x) => x.p50Ms), ms)} | ${range(runs.map((x) => x.p99Ms), ms)} | ${int(runs.reduce((a, x) => a + x.non2xx, 0))} | ${int(runs.reduce((a, x) => a + x.errors, 0))} | ${mb(max(runs.map((x) => x.peakRssBytes)))} | ${range(runs.map((x) => x.cpu.server), cores)} | ${range(runs.map(usPerRequest), int)} | ${cores(max(runs.map((x) => x.cpu.other)))} |`,
       );
     }
   }
   lines.push('');
+  return lines;
+}
 
+function restMarkdown(report: Report, lines: string[]): string {
   const startupServers = Object.keys(report.startupMs) as ServerName[];
   if (startupServers.length) {
     lines.push('## From `serve` to first token', '');
@@ -178,22 +196,81 @@ export function toMarkdown(report: Report): string {
   return lines.join('\n');
 }
 
+function variantsMarkdown(variants: VariantResult[]): string[] {
+  const lines = ['## Tessera-only scenarios', '', 'Each variant starts its own servers and interleaves their runs (A B A B …); same connections, durations and checks as above.', ''];
+  for (const v of variants) {
+    lines.push(`### ${v.label}`, '');
+    if (v.skipped) {
+      lines.push(`Skipped: ${v.skipped}`, '');
+      continue;
+    }
+    lines.push(
+      '| Arm | Scenario | Throughput /s | p50 ms | p99 ms | non-2xx | errors | peak RSS MiB | server CPU (cores) | CPU µs/req | db CPU (cores) | other CPU (cores, max) | serve → first token ms |',
+      '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    );
+    for (const a of v.arms) {
+      const runs = a.runs;
+      const db = runs.some((x) => x.cpu.storage !== undefined) ? range(runs.map((x) => x.cpu.storage ?? 0), cores) : '–';
+      lines.push(
+        `| ${a.label} | ${a.scenarioLabel} | ${range(runs.map((x) => x.rps), int)} | ${range(runs.map((x) => x.p50Ms), ms)} | ${range(runs.map((x) => x.p99Ms), ms)} | ${int(runs.reduce((s, x) => s + x.non2xx, 0))} | ${int(runs.reduce((s, x) => s + x.errors, 0))} | ${mb(max(runs.map((x) => x.peakRssBytes)))} | ${range(runs.map((x) => x.cpu.server), cores)} | ${range(runs.map(usPerRequest), int)} | ${db} | ${cores(max(runs.map((x) => x.cpu.other)))} | ${a.startupMs.toFixed(0)} |`,
+      );
+    }
+    lines.push('');
+    for (const a of v.arms) lines.push(`- ${a.label}: ${a.setup}${a.fromDist === false ? ' — **ran from the sources (dist/ stale)**' : ''}`);
+    for (const r of v.ratios) {
+      const value = r.text ?? (Number.isFinite(r.value) ? `${r.value.toFixed(2)}×` : '–');
+      lines.push(`- **${r.label}: ${value}**${r.target ? ` — target ${r.target}: **${r.met ? 'met' : 'not met'}**` : ''}`);
+    }
+    for (const f of v.facts) lines.push(`- ${f.label}: ${f.value}`);
+    lines.push('');
+  }
+  return lines;
+}
+
 const COLORS: Record<ServerName, string> = { tessera: '#2f6fdf', 'oidc-provider': '#e08a1e', ceiling: '#8a8f98' };
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-/** Grouped horizontal bars on a log scale (equal ratios look equal), min–max whiskers. */
+interface SvgBar {
+  server: ServerName;
+  title: string;
+  rps: number[];
+}
+interface SvgGroup {
+  label: string;
+  unit: string;
+  /** One slot per bar; undefined leaves a gap (a server that did not run), keeping servers aligned. */
+  bars: Array<SvgBar | undefined>;
+}
+
+/**
+ * Grouped horizontal bars on a log scale (equal ratios look equal), min–max whiskers: the
+ * comparison scenarios (one bar per server), then each Tessera-only arm (one bar each).
+ */
 export function toSvg(report: Report): string {
   const servers = [...new Set(report.scenarios.flatMap((s) => s.servers.map((x) => x.server)))];
-  const all = report.scenarios.flatMap((s) => s.servers.flatMap((x) => x.runs.map((r) => r.rps))).filter((x) => x > 0);
+  const groups: SvgGroup[] = report.scenarios.map((s) => ({
+    label: s.label,
+    unit: s.unit,
+    bars: servers.map((srv) => {
+      const r = s.servers.find((z) => z.server === srv);
+      return r && r.runs.length ? { server: srv, title: SERVER_LABELS[srv], rps: r.runs.map((z) => z.rps) } : undefined;
+    }),
+  }));
+  for (const v of report.variants ?? []) {
+    for (const a of v.arms) if (a.runs.length) groups.push({ label: a.label, unit: a.unit, bars: [{ server: a.server, title: `${a.label} (${a.scenarioLabel})`, rps: a.runs.map((z) => z.rps) }] });
+  }
+  const legend = [...new Set([...servers, ...groups.flatMap((g) => g.bars.filter((b): b is SvgBar => !!b).map((b) => b.server))])];
+  const all = groups.flatMap((g) => g.bars.flatMap((b) => b?.rps ?? [])).filter((x) => x > 0);
+  if (all.length === 0) all.push(1, 10);
   const lo = 10 ** Math.floor(Math.log10(Math.max(1, Math.min(...all))));
   const hi = 10 ** Math.ceil(Math.log10(Math.max(...all, lo * 10)));
-  const left = 210;
+  const left = 290;
   const plotW = 560;
   const barH = 12;
   const groupGap = 14;
   const top = 70;
-  const groupH = servers.length * (barH + 3) + groupGap;
-  const height = top + report.scenarios.length * groupH + 40;
+  const groupH = (g: SvgGroup) => g.bars.length * (barH + 3) + groupGap;
+  const height = top + groups.reduce((h, g) => h + groupH(g), 0) + 40;
   const width = left + plotW + 110;
   const x = (v: number) => left + (Math.log10(Math.max(v, lo)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo)) * plotW;
   const out: string[] = [];
@@ -202,7 +279,7 @@ export function toSvg(report: Report): string {
   const m = report.machine;
   out.push(`<text x="12" y="20" font-size="14" font-weight="600">Tessera benchmark — median 2xx responses/s (log scale), whiskers min–max${report.quick ? ' — QUICK SMOKE RUN' : ''}</text>`);
   out.push(`<text x="12" y="37" fill="#555">${esc(`${m.cores} cores, ${m.cpuModel}, Node ${m.node}, ${report.loader.split(' (')[0]}, ${report.settings.runs} × ${report.settings.durationSec} s, ${report.settings.connections} connections`)}</text>`);
-  servers.forEach((srv, i) => {
+  legend.forEach((srv, i) => {
     const lx = 12 + i * 190;
     out.push(`<rect x="${lx}" y="47" width="12" height="10" fill="${COLORS[srv]}"/><text x="${lx + 17}" y="56">${esc(SERVER_LABELS[srv])}</text>`);
   });
@@ -215,16 +292,15 @@ export function toSvg(report: Report): string {
       out.push(`<text x="${gx}" y="${height - 16}" text-anchor="middle" fill="#666">${v >= 1000 ? `${v / 1000}k` : v}</text>`);
     }
   }
-  report.scenarios.forEach((s, gi) => {
-    const gy = top + gi * groupH;
-    out.push(`<text x="${left - 8}" y="${gy + (servers.length * (barH + 3)) / 2 + 3}" text-anchor="end">${esc(s.label)}</text>`);
-    servers.forEach((srv, bi) => {
-      const r = s.servers.find((z) => z.server === srv);
-      if (!r || r.runs.length === 0) return;
-      const rps = r.runs.map((z) => z.rps);
+  let gy = top;
+  for (const g of groups) {
+    out.push(`<text x="${left - 8}" y="${gy + (g.bars.length * (barH + 3)) / 2 + 3}" text-anchor="end">${esc(g.label)}</text>`);
+    g.bars.forEach((b, bi) => {
+      if (!b) return;
+      const rps = b.rps;
       const y = gy + bi * (barH + 3);
       const med = median(rps);
-      out.push(`<rect x="${left}" y="${y}" width="${Math.max(1, x(med) - left).toFixed(1)}" height="${barH}" fill="${COLORS[srv]}"><title>${esc(`${SERVER_LABELS[srv]}: ${int(med)} ${s.unit}`)}</title></rect>`);
+      out.push(`<rect x="${left}" y="${y}" width="${Math.max(1, x(med) - left).toFixed(1)}" height="${barH}" fill="${COLORS[b.server]}"><title>${esc(`${b.title}: ${int(med)} ${g.unit}`)}</title></rect>`);
       if (rps.length > 1) {
         const y0 = y + barH / 2;
         out.push(`<line x1="${x(min(rps)).toFixed(1)}" y1="${y0}" x2="${x(max(rps)).toFixed(1)}" y2="${y0}" stroke="#222"/>`);
@@ -232,7 +308,8 @@ export function toSvg(report: Report): string {
       }
       out.push(`<text x="${(Math.max(x(med), x(max(rps))) + 5).toFixed(1)}" y="${y + barH - 2}" fill="#333">${int(med)}</text>`);
     });
-  });
+    gy += groupH(g);
+  }
   out.push('</svg>');
   return out.join('\n') + '\n';
 }

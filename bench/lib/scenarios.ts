@@ -1,6 +1,7 @@
 /**
  * The scenarios: what each request looks like at each server, and what a correct answer is.
  */
+import { createPublicKey, verify } from 'node:crypto';
 import type { Fixture } from './fixtures.ts';
 import { basicHeader, FORM, PATHS, send, type RunningServer } from './servers.ts';
 import type { AssertionScenarioAlg } from './assertions.ts';
@@ -91,12 +92,29 @@ export async function introspectionToken(server: RunningServer, fixture: Fixture
 
 export class BenchCheckError extends Error {}
 
+/** What a passed token check saw. */
+export interface CheckedToken {
+  token: string;
+  claims: Record<string, unknown>;
+  expiresIn: number;
+}
+
 /**
  * Sends one request and insists on a correct answer: 200 and an ES256 JWT access token for the API
- * issued by this server, an active introspection result, or a JWK Set. Throws BenchCheckError.
+ * issued by this server, whose signature verifies with a key of the server's JWK Set; an active
+ * introspection result; or a JWK Set. `authorization` replaces the template's header (another
+ * client), `clientId` the client the token must name. Throws BenchCheckError.
  */
-export async function checkScenario(scenario: Scenario, server: RunningServer, fixture: Fixture, template: RequestTemplate, body: string | undefined): Promise<void> {
-  const res = await send(server.origin, { method: template.method, path: template.path, headers: template.headers, ...(body !== undefined ? { body } : {}) });
+export async function checkScenario(
+  scenario: Scenario,
+  server: RunningServer,
+  fixture: Fixture,
+  template: RequestTemplate,
+  body: string | undefined,
+  opts: { authorization?: string; clientId?: string } = {},
+): Promise<CheckedToken | undefined> {
+  const headers = opts.authorization ? { ...template.headers, authorization: opts.authorization } : template.headers;
+  const res = await send(server.origin, { method: template.method, path: template.path, headers, ...(body !== undefined ? { body } : {}) });
   const where = `${scenario.id} @ ${server.name}`;
   const fail = (why: string): never => {
     throw new BenchCheckError(`${where}: ${why} (HTTP ${res.status}: ${res.body.slice(0, 400)})`);
@@ -110,12 +128,12 @@ export async function checkScenario(scenario: Scenario, server: RunningServer, f
   }
   if (scenario.kind === 'jwks') {
     if (!Array.isArray(json.keys) || json.keys.length === 0) fail('no keys in the JWK Set');
-    return;
+    return undefined;
   }
   if (scenario.kind === 'introspect') {
     if (json.active !== true) fail('introspection says the token is not active');
     if (json.client_id !== fixture.basic.client_id) fail('introspection names another client');
-    return;
+    return undefined;
   }
   const token = json.access_token;
   if (typeof token !== 'string') return fail('no access_token');
@@ -129,7 +147,18 @@ export async function checkScenario(scenario: Scenario, server: RunningServer, f
   const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
   if (!aud.includes(fixture.api)) fail(`access token aud ${JSON.stringify(claims.aud)}`);
   if (claims.scope !== fixture.scope) fail(`access token scope ${String(claims.scope)}`);
-  if (claims.client_id !== clientOf(scenario, fixture)) fail(`access token client_id ${String(claims.client_id)}`);
+  if (claims.client_id !== (opts.clientId ?? clientOf(scenario, fixture))) fail(`access token client_id ${String(claims.client_id)}`);
+  const now = Date.now() / 1000;
+  if (typeof claims.exp !== 'number' || claims.exp <= now) fail(`access token exp ${String(claims.exp)} is not in the future`);
+  if (typeof json.expires_in !== 'number' || json.expires_in <= 0) fail(`expires_in ${String(json.expires_in)}`);
+  // Genuine: the signature verifies with a key the server publishes.
+  const jwks = await send(server.origin, { method: 'GET', path: PATHS[server.name].jwks });
+  const keys = (JSON.parse(jwks.body) as { keys?: Array<Record<string, unknown>> }).keys ?? [];
+  const jwk = keys.find((k) => k.kid === header.kid) ?? (header.kid === undefined && keys.length === 1 ? keys[0] : undefined);
+  if (!jwk) fail(`no key ${String(header.kid)} in the server's JWK Set`);
+  const key = createPublicKey({ key: jwk as never, format: 'jwk' });
+  if (!verify('sha256', Buffer.from(`${parts[0]}.${parts[1]}`), { key, dsaEncoding: 'ieee-p1363' }, Buffer.from(parts[2]!, 'base64url'))) fail('access token signature does not verify with the published key');
+  return { token, claims, expiresIn: json.expires_in as number };
 }
 
 /** The client a token scenario authenticates as. */

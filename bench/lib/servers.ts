@@ -5,11 +5,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { processTree } from './cpu.ts';
 import { tesseraConfigYaml, type Fixture } from './fixtures.ts';
 
 export type ServerName = 'tessera' | 'oidc-provider' | 'ceiling';
@@ -40,15 +41,43 @@ export interface RunningServer {
   startupMs: number;
   dir: string;
   stderr: () => string;
+  /** Tessera only: its SQLite file (undefined on PostgreSQL). */
+  sqlitePath?: string;
+  /** Tessera only: whether it ran the compiled dist/ build (else the sources through tsx). */
+  fromDist?: boolean;
+}
+
+/** How many Tessera starts ran the compiled dist/ build, and how many the sources through tsx. */
+export const tesseraStarts = { dist: 0, sources: 0 };
+
+/** As bin/tessera.mjs decides: dist/ is used when it is at least as new as every source file. */
+export function tesseraDistIsFresh(): boolean {
+  const newest = (dir: string): number => {
+    let n = 0;
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) n = Math.max(n, newest(p));
+      else if (!e.name.endsWith('.test.ts')) n = Math.max(n, statSync(p).mtimeMs);
+    }
+    return n;
+  };
+  try {
+    return statSync(join(ROOT, 'dist/.built')).mtimeMs >= newest(join(ROOT, 'src'));
+  } catch {
+    return false;
+  }
 }
 
 const live = new Set<ChildProcess>();
 function killAll(): void {
   for (const child of live) {
-    try {
-      child.kill('SIGKILL');
-    } catch {
-      /* already gone */
+    // The whole tree: a `--workers N` primary's workers too.
+    for (const pid of child.pid ? processTree(child.pid) : []) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
     }
   }
 }
@@ -101,12 +130,25 @@ export function basicHeader(id: string, secret: string): string {
 
 export const FORM = 'application/x-www-form-urlencoded';
 
+/** How a Tessera-only scenario runs Tessera; the default is the shipped SQLite setup. */
+export interface TesseraVariant {
+  /** `tessera serve --workers N` (default: no flag, one process). */
+  workers?: number;
+  /** storage.url instead of a fresh SQLite file in the server's temp dir. */
+  storageUrl?: string;
+  /** A SQLite file copied in as the server's database before it starts (e.g. 1M pre-registered clients). */
+  seedSqlite?: string;
+  /** Extra settings of the Basic client (e.g. token_reuse: true). */
+  basicClient?: Record<string, unknown>;
+}
+
 export interface StartOptions {
   fixture: Fixture;
   fixtureFile: string;
   /** Extra node flags (e.g. --cpu-prof) for the server process. */
   nodeFlags?: string[];
   timeoutMs?: number;
+  tessera?: TesseraVariant;
 }
 
 /**
@@ -121,11 +163,18 @@ export async function startServer(name: ServerName, opts: StartOptions): Promise
   let args: string[];
   const env: Record<string, string | undefined> = { ...process.env, NODE_ENV: 'production' };
   delete env.NODE_OPTIONS;
+  let sqlitePath: string | undefined;
+  let fromDist: boolean | undefined;
   if (name === 'tessera') {
+    const v = opts.tessera ?? {};
     const configFile = join(dir, 'tessera.yaml');
-    writeFileSync(configFile, tesseraConfigYaml(opts.fixture, { issuer: origin, port, sqlitePath: join(dir, 'tessera.db') }));
+    sqlitePath = v.storageUrl ? undefined : join(dir, 'tessera.db');
+    if (v.seedSqlite && sqlitePath) copyFileSync(v.seedSqlite, sqlitePath);
+    writeFileSync(configFile, tesseraConfigYaml(opts.fixture, { issuer: origin, port, storageUrl: v.storageUrl ?? `sqlite:${sqlitePath}`, basicClient: v.basicClient }));
     // As `npm start` and the bin's shebang run it (small young generation, see docs/performance.md).
-    args = [...(opts.nodeFlags ?? []), '--max-semi-space-size=2', join(ROOT, 'bin/tessera.mjs'), 'serve', '--config', configFile];
+    args = [...(opts.nodeFlags ?? []), '--max-semi-space-size=2', join(ROOT, 'bin/tessera.mjs'), 'serve', '--config', configFile, ...(v.workers ? ['--workers', String(v.workers)] : [])];
+    fromDist = tesseraDistIsFresh();
+    tesseraStarts[fromDist ? 'dist' : 'sources']++;
     Object.assign(env, {
       TESSERA_PORT: String(port),
       TESSERA_LOG_LEVEL: 'warn',
@@ -166,7 +215,7 @@ export async function startServer(name: ServerName, opts: StartOptions): Promise
     throw e;
   }
   const startupMs = performance.now() - t0;
-  return { name, port, origin, issuer: origin, pid: child.pid!, child, startupMs, dir, stderr: () => err };
+  return { name, port, origin, issuer: origin, pid: child.pid!, child, startupMs, dir, stderr: () => err, ...(sqlitePath ? { sqlitePath } : {}), ...(fromDist !== undefined ? { fromDist } : {}) };
 
   async function firstToken(): Promise<void> {
     for (;;) {
@@ -215,19 +264,43 @@ export function memoryOf(pid: number): { rss: number; hwm: number } | undefined 
   }
 }
 
-/** Samples VmRSS of `pid` every `everyMs` until stopped; resolves the peak in bytes. */
-export function sampleRss(pid: number, everyMs = 200): { stop(): number } {
-  let peak = memoryOf(pid)?.rss ?? 0;
-  const timer = setInterval(() => {
+/** VmRSS summed over a process tree (a cluster primary and its workers), bytes. */
+export function treeRss(pids: number[]): number {
+  let sum = 0;
+  let any = false;
+  for (const pid of pids) {
     const m = memoryOf(pid);
-    if (m && m.rss > peak) peak = m.rss;
-  }, everyMs);
+    if (m && Number.isFinite(m.rss)) {
+      sum += m.rss;
+      any = true;
+    }
+  }
+  return any ? sum : NaN;
+}
+
+/**
+ * Samples VmRSS of the process tree of `pid` (summed over the processes) every `everyMs` until
+ * stopped; resolves the peak in bytes, and one sample per second (the last of each second).
+ */
+export function sampleRss(pid: number, everyMs = 200): { stop(): number; series(): number[] } {
+  const pids = processTree(pid);
+  const t0 = performance.now();
+  const perSecond: number[] = [];
+  let peak = 0;
+  const sample = () => {
+    const rss = treeRss(pids);
+    if (!Number.isFinite(rss)) return;
+    if (rss > peak) peak = rss;
+    perSecond[Math.floor((performance.now() - t0) / 1000)] = rss;
+  };
+  sample();
+  const timer = setInterval(sample, everyMs);
   return {
     stop() {
       clearInterval(timer);
-      const m = memoryOf(pid);
-      if (m && m.rss > peak) peak = m.rss;
+      sample();
       return peak;
     },
+    series: () => [...perSecond].map((x) => x ?? NaN),
   };
 }

@@ -4,6 +4,8 @@
 -- blank line, then request bodies, one per line. With one body (or none) every request is the
 -- same; with several, each thread takes every n-th body (n = threads) and sends each at most once
 -- per pass: a body is only reused once the thread has run out, and `exhausted` counts such wraps.
+-- A header line "@per-request-authorization: 1" switches to lines "<Authorization value>\t<body>":
+-- each request then carries its own Authorization header too (a different client per request).
 
 local threads = {}
 local counter = 0
@@ -20,6 +22,8 @@ local bodies = {}
 local n = 0
 local idx = 0
 local static = nil
+local perRequestAuth = false
+local auths = {}
 exhausted = 0
 
 function init(args)
@@ -31,19 +35,29 @@ function init(args)
     local line = f:read("*l")
     if line == nil or line == "" then break end
     local k, v = line:match("^([^:]+):%s*(.*)$")
-    headers[k] = v
+    if k == "@per-request-authorization" then
+      perRequestAuth = true
+    else
+      headers[k] = v
+    end
   end
   local all = {}
   for line in f:lines() do all[#all + 1] = line end
   f:close()
-  if #all <= 1 then
+  if #all <= 1 and not perRequestAuth then
     static = wrk.format(method, path, headers, all[1])
     return
   end
   for i = 1, #all do
     if ((i - 1) % nthreads) == tid then
       n = n + 1
-      bodies[n] = all[i]
+      if perRequestAuth then
+        local a, b = all[i]:match("^([^\t]*)\t(.*)$")
+        auths[n] = a
+        bodies[n] = b
+      else
+        bodies[n] = all[i]
+      end
     end
   end
 end
@@ -55,6 +69,7 @@ function request()
     idx = 1
     exhausted = exhausted + 1
   end
+  if perRequestAuth then headers["Authorization"] = auths[idx] end
   return wrk.format(method, path, headers, bodies[idx])
 end
 

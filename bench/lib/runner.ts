@@ -1,0 +1,156 @@
+/**
+ * The measuring machinery shared by the comparison scenarios (bench/run.ts) and the Tessera-only
+ * ones (variants.ts): the request stream of a prepared server, the check before and after, and one
+ * measured run with its CPU and memory accounting.
+ */
+import { mintBodies, mintJob } from './assertions.ts';
+import { cpuSnapshot, cpuUse, processTree } from './cpu.ts';
+import type { Fixture } from './fixtures.ts';
+import { runLoad, type LoaderName, type LoadResult } from './load.ts';
+import type { RunRecord } from './report.ts';
+import { checkScenario, type CheckedToken, type RequestTemplate, type Scenario } from './scenarios.ts';
+import { sampleRss, type RunningServer } from './servers.ts';
+
+export interface RunnerOptions {
+  durationSec: number;
+  runs: number;
+  warmupSec: number;
+  connections: number;
+  threads: number;
+  quick: boolean;
+}
+
+export interface Ctx {
+  opts: RunnerOptions;
+  loader: LoaderName;
+  fixture: Fixture;
+  workDir: string;
+  problems: string[];
+  warnings: string[];
+  log: (message: string) => void;
+}
+
+/** What varies from request to request in a run (beyond a static template). */
+export interface Items {
+  bodies?: string[];
+  auths?: string[];
+  /** The client each request authenticates as, when not the scenario's own (checked on the first). */
+  clientIds?: string[];
+}
+
+/**
+ * Supplies `count` distinct requests for one load (warm-up, or measured run `run`); used instead of
+ * minted assertions, e.g. a different client per request.
+ */
+export type Feed = (count: number, run: number) => Promise<Items> | Items;
+
+export interface Prepared {
+  server: RunningServer;
+  scenario: Scenario;
+  /** Names the server (or the variant arm) in logs and messages. */
+  label: string;
+  template: RequestTemplate;
+  /** Estimated 2xx/s, sizing the next batch of minted assertions. */
+  estimate: number;
+  feed?: Feed;
+  /** Database processes working for this server (PostgreSQL backends, Redis), re-read before each run. */
+  storagePids?: () => number[];
+}
+
+/** Distinct bodies are needed once per server for warm-up and each run; most scenarios need none. */
+export const MAX_BODIES = 600_000;
+/** Cores used by processes outside the benchmark above which a run is flagged as disturbed. */
+export const NOISE_CORES = 0.15;
+
+export const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
+
+export async function itemsFor(ctx: Ctx, p: Prepared, count: number, run: number): Promise<Items | undefined> {
+  const n = Math.min(MAX_BODIES, Math.max(1, Math.ceil(count)));
+  if (p.feed) return p.feed(n, run);
+  const alg = p.scenario.assertionAlg;
+  if (!alg) return undefined;
+  const started = performance.now();
+  const bodies = await mintBodies(mintJob(ctx.fixture, alg, p.server.issuer, n));
+  if (n > 5000) ctx.log(`    minted ${fmt(n)} ${alg} assertions for ${p.label} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  return { bodies };
+}
+
+const itemCount = (items: Items | undefined) => items?.auths?.length ?? items?.bodies?.length ?? 0;
+
+export function load(ctx: Ctx, p: Prepared, seconds: number, items: Items | undefined): Promise<LoadResult> {
+  return runLoad(ctx.loader, {
+    origin: p.server.origin,
+    method: p.template.method,
+    path: p.template.path,
+    headers: p.template.headers,
+    ...(items?.bodies ? { bodies: items.bodies } : p.template.body !== undefined ? { body: p.template.body } : {}),
+    ...(items?.auths ? { auths: items.auths } : {}),
+    connections: ctx.opts.connections,
+    durationSec: seconds,
+    threads: ctx.opts.threads,
+    workDir: ctx.workDir,
+  });
+}
+
+/** One request checked for a correct answer (see checkScenario); for a feed, its first request. */
+export async function check(ctx: Ctx, p: Prepared): Promise<CheckedToken | undefined> {
+  if (p.feed) {
+    const items = await p.feed(1, -1);
+    const body = items.bodies?.[0] ?? p.template.body;
+    return checkScenario(p.scenario, p.server, ctx.fixture, p.template, body, {
+      ...(items.auths ? { authorization: items.auths[0]! } : {}),
+      ...(items.clientIds ? { clientId: items.clientIds[0]! } : {}),
+    });
+  }
+  const items = await itemsFor(ctx, p, 1, 0);
+  return checkScenario(p.scenario, p.server, ctx.fixture, p.template, items?.bodies ? items.bodies[0] : p.template.body);
+}
+
+/** The warm-up of one prepared server; updates its rate estimate. */
+export async function warmUp(ctx: Ctx, p: Prepared, seconds: number): Promise<number> {
+  const items = await itemsFor(ctx, p, p.estimate * seconds * 1.5 + 500, 0);
+  const r = await load(ctx, p, seconds, items);
+  p.estimate = Math.max(r.rps, 1);
+  return r.rps;
+}
+
+export interface MeasuredRun extends RunRecord {
+  /** VmRSS of the server process tree, one sample per second of the run. */
+  rssSeries: number[];
+}
+
+/** One measured run; re-done with more requests if the pre-minted ones ran out. */
+export async function measuredRun(ctx: Ctx, p: Prepared, run: number, durationSec = ctx.opts.durationSec): Promise<MeasuredRun> {
+  let discarded = 0;
+  for (;;) {
+    const items = await itemsFor(ctx, p, p.estimate * durationSec * 1.5 + 1000, run);
+    const serverPids = processTree(p.server.pid);
+    const rss = sampleRss(p.server.pid);
+    const before = cpuSnapshot(serverPids, p.storagePids?.());
+    const r = await load(ctx, p, durationSec, items);
+    const cpu = cpuUse(before, cpuSnapshot(serverPids, p.storagePids?.()));
+    const peakRssBytes = rss.stop();
+    const n = itemCount(items);
+    if (r.exhausted > 0 && discarded < 3 && n < MAX_BODIES) {
+      discarded++;
+      p.estimate = Math.max(p.estimate, r.requests / r.durationSec) * 2;
+      ctx.log(`    ${p.label}: pre-made requests ran out (${fmt(n)}); repeating the run with more`);
+      continue;
+    }
+    const where = `${p.scenario.label} @ ${p.label}, run ${run}`;
+    if (r.exhausted > 0) ctx.problems.push(`${where}: pre-made requests ran out and were reused (${r.exhausted}×); replayed assertions count as non-2xx`);
+    if (r.non2xx > 0 || r.errors > 0) {
+      ctx.problems.push(`${where}: ${fmt(r.non2xx)} non-2xx responses and ${fmt(r.errors)} socket errors/timeouts out of ${fmt(r.requests)} requests`);
+    }
+    if (cpu.other > NOISE_CORES) {
+      ctx.warnings.push(`${where}: processes outside the benchmark used ${cpu.other.toFixed(2)} cores during the run`);
+    }
+    p.estimate = Math.max(r.rps, 1);
+    return { run, rps: r.rps, p50Ms: r.p50Ms, p99Ms: r.p99Ms, requests: r.requests, non2xx: r.non2xx, errors: r.errors, durationSec: r.durationSec, peakRssBytes, discardedAttempts: discarded, cpu, rssSeries: rss.series() };
+  }
+}
+
+export function runLine(p: Prepared, rec: RunRecord, runs: number, width = 13): string {
+  const storage = rec.cpu.storage !== undefined ? ` db ${rec.cpu.storage.toFixed(2)}` : '';
+  return `  run ${rec.run}/${runs} ${p.label.padEnd(width)} ${fmt(rec.rps).padStart(7)} ${p.scenario.unit}  p50 ${rec.p50Ms.toFixed(2)} ms  p99 ${rec.p99Ms.toFixed(2)} ms  non-2xx ${rec.non2xx}  RSS ${Math.round(rec.peakRssBytes / 2 ** 20)} MiB  CPU server ${rec.cpu.server.toFixed(2)}${storage} loader ${rec.cpu.loader.toFixed(2)} other ${rec.cpu.other.toFixed(2)}`;
+}
