@@ -292,46 +292,8 @@ export async function cliJson<T = Record<string, unknown>>(args: string[], env: 
 
 // ---- a TCP proxy -----------------------------------------------------------------------------
 
-/**
- * A TCP proxy in front of a server: stop() drops every connection and refuses new ones, as a
- * crashed server does; start() serves again on the same port.
- */
-export class TcpProxy {
-  readonly #target: { host: string; port: number };
-  readonly #sockets = new Set<net.Socket>();
-  #server: net.Server | undefined;
-  port = 0;
 
-  constructor(target: string) {
-    const url = new URL(target);
-    this.#target = { host: url.hostname, port: Number(url.port || (url.protocol.startsWith('redis') ? 6379 : 5432)) };
-  }
-
-  async start(): Promise<void> {
-    const server = net.createServer((client) => {
-      const upstream = net.connect(this.#target);
-      for (const socket of [client, upstream]) {
-        this.#sockets.add(socket);
-        socket.on('close', () => this.#sockets.delete(socket));
-        socket.on('error', () => {
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(this.port, '127.0.0.1', resolve));
-    this.port = (server.address() as net.AddressInfo).port;
-    this.#server = server;
-  }
-
-  async stop(): Promise<void> {
-    const server = this.#server;
-    this.#server = undefined;
-    for (const socket of this.#sockets) socket.destroy();
-    if (server) await new Promise((resolve) => server.close(resolve));
-  }
-}
+export { TcpProxy } from '../fixtures/tcp-proxy.ts';
 
 // ---- OAuth requests --------------------------------------------------------------------------
 

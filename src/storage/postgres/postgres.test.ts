@@ -6,6 +6,7 @@
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { TcpProxy } from '../../../test/fixtures/tcp-proxy.ts';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import postgres from 'postgres';
@@ -146,45 +147,6 @@ async function rejectsUnavailable(promise: Promise<unknown>, withinMs: number): 
   assert.ok(took < withinMs, `rejected after ${took} ms, expected within ${withinMs} ms`);
 }
 
-/**
- * A TCP proxy in front of a server: stop() drops every connection and refuses new ones, as a
- * crashed server does; start() serves again on the same port.
- */
-class TcpProxy {
-  readonly #target: { host: string; port: number };
-  readonly #sockets = new Set<net.Socket>();
-  #server: net.Server | undefined;
-  port = 0;
-
-  constructor(target: { host: string; port: number }) {
-    this.#target = target;
-  }
-
-  async start(): Promise<void> {
-    const server = net.createServer((client) => {
-      const upstream = net.connect(this.#target);
-      for (const socket of [client, upstream]) {
-        this.#sockets.add(socket);
-        socket.on('close', () => this.#sockets.delete(socket));
-        socket.on('error', () => {
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(this.port, '127.0.0.1', resolve));
-    this.port = (server.address() as net.AddressInfo).port;
-    this.#server = server;
-  }
-
-  async stop(): Promise<void> {
-    const server = this.#server;
-    this.#server = undefined;
-    for (const socket of this.#sockets) socket.destroy();
-    if (server) await new Promise((resolve) => server.close(resolve));
-  }
-}
 
 /** A URL like `url` but for another port on 127.0.0.1. */
 function withPort(url: string, port: number): string {

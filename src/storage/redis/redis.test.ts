@@ -6,8 +6,8 @@
  */
 import { after, afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { TcpProxy } from '../../../test/fixtures/tcp-proxy.ts';
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import { Redis, ReplyError } from 'ioredis';
 import { StorageUnavailableError } from '../../core/errors/index.ts';
 import type { ChangeEvent } from '../../core/ports/index.ts';
@@ -152,52 +152,6 @@ describe('redis replay store', () => {
   });
 });
 
-/**
- * A TCP proxy in front of Redis: stop() drops every connection and refuses new ones, as a crashed
- * server does; start() serves again on the same port.
- */
-class TcpProxy {
-  readonly #target: { host: string; port: number };
-  readonly #sockets = new Set<net.Socket>();
-  #server: net.Server | undefined;
-  port = 0;
-
-  constructor(target: { host: string; port: number }) {
-    this.#target = target;
-  }
-
-  get url(): string {
-    const url = new URL(REDIS_URL);
-    url.hostname = '127.0.0.1';
-    url.port = String(this.port);
-    return url.toString();
-  }
-
-  async start(): Promise<void> {
-    const server = net.createServer((client) => {
-      const upstream = net.connect(this.#target);
-      for (const socket of [client, upstream]) {
-        this.#sockets.add(socket);
-        socket.on('close', () => this.#sockets.delete(socket));
-        socket.on('error', () => {
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(this.port, '127.0.0.1', resolve));
-    this.port = (server.address() as net.AddressInfo).port;
-    this.#server = server;
-  }
-
-  async stop(): Promise<void> {
-    const server = this.#server;
-    this.#server = undefined;
-    for (const socket of this.#sockets) socket.destroy();
-    if (server) await new Promise((resolve) => server.close(resolve));
-  }
-}
 
 describe('redis change feed', () => {
   /** Publishes through `from` until `received` holds the event: a new subscription starts asynchronously. */
@@ -257,7 +211,7 @@ describe('redis change feed', () => {
     try {
       const prefix = newPrefix();
       const direct = await changeFeed(prefix);
-      const proxied = await changeFeed(prefix, proxy.url);
+      const proxied = await changeFeed(prefix, proxy.via(REDIS_URL));
       const received: ChangeEvent[] = [];
       proxied.subscribe((event) => received.push(event));
       const before: ChangeEvent = { realm: 'r1', kind: 'client', id: 'before' };
