@@ -25,7 +25,11 @@ RUN npm ci --no-audit --no-fund \
 
 # ---- runtime ----------------------------------------------------------------------------------
 FROM node:20-bookworm-slim
+# One libuv pool thread per core (signatures run there) and two malloc arenas keep the resident
+# set low (docs/performance.md). Raise UV_THREADPOOL_SIZE on machines with more cores.
 ENV NODE_ENV=production \
+    UV_THREADPOOL_SIZE=2 \
+    MALLOC_ARENA_MAX=2 \
     TESSERA_HOST=0.0.0.0 \
     TESSERA_PORT=8080 \
     TESSERA_STORAGE_URL=sqlite:/data/tessera.db \

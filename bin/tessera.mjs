@@ -6,11 +6,6 @@
 // as new as every source file (npm install builds it); otherwise the TypeScript sources through
 // tsx's loader, so an edit is never shadowed by a stale build.
 import { readdirSync, statSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-
-// Signatures and verifications run on libuv's thread pool: one thread per core is enough, and each
-// idle thread costs memory. Set before the pool's first use; an explicit setting wins.
-process.env.UV_THREADPOOL_SIZE ??= String(Math.max(2, availableParallelism()));
 
 const root = new URL('..', import.meta.url);
 
