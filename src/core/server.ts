@@ -5,7 +5,7 @@
 import type { AuthorizationServerMetadata, IntrospectionResponse, TokenResponse } from '../shared/oauth.ts';
 import type { ResolvedConfig, RealmConfig, ClientMetadataInput } from './config/index.ts';
 import { clientMetadataSchema, formatIssues } from './config/index.ts';
-import { AdminError, InvalidRequestError, UnsupportedGrantTypeError } from './errors/index.ts';
+import { AdminError, InvalidRequestError, UnsupportedGrantTypeError, quoteSafe } from './errors/index.ts';
 import type { Clock, JwkSet, RateLimiter, Storage } from './ports/index.ts';
 import { AuthThrottle } from './client-auth/throttle.ts';
 import { createMemoryRateLimiter } from './limits/memory-rate-limiter.ts';
@@ -122,7 +122,7 @@ export class AuthorizationServer {
     const authenticated = await this.#authenticate(req, single);
     const grantType = single.get('grant_type');
     if (grantType === undefined) throw new InvalidRequestError('grant_type is required');
-    if (grantType !== clientCredentials.grantType) throw new UnsupportedGrantTypeError(`grant_type ${grantType.slice(0, 64).replace(/[^\x20-\x21\x23-\x5B\x5D-\x7E]/g, '?')} is not supported`);
+    if (grantType !== clientCredentials.grantType) throw new UnsupportedGrantTypeError(`grant_type ${quoteSafe(grantType)} is not supported`);
     return clientCredentials.handleClientCredentials(
       { realm: req.realm, client: authenticated.client, scope: single.get('scope'), resources: lists.get('resource') },
       this.#grantDeps,

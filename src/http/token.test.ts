@@ -140,6 +140,8 @@ describe('token endpoint: errors (RFC 6749 §5.2)', () => {
     ['scope with a double space', () => token({ grant_type: 'client_credentials', scope: 'read  write' }, { authorization: basic('basic-client', SPECIAL) }), 400, 'invalid_scope'],
     ['no scope and no default scope', () => token({ grant_type: 'client_credentials' }, { authorization: basic('no-scopes', 'no-scopes-secret') }), 400, 'invalid_scope', /no default scope/],
     ['resource not allowed', () => token({ grant_type: 'client_credentials', resource: 'https://evil.example.com' }, { authorization: basic('basic-client', SPECIAL) }), 400, 'invalid_target'],
+    ['resource with quotes and backslashes (never a 500)', () => token({ grant_type: 'client_credentials', resource: 'https://x.example/"\\é' }, { authorization: basic('basic-client', SPECIAL) }), 400, 'invalid_target', /^resource https:\/\/x\.example\/\?\?\? is not allowed/],
+    ['grant_type with quotes (never a 500)', () => token({ grant_type: 'a"b\\c' }, { authorization: basic('basic-client', SPECIAL) }), 400, 'unsupported_grant_type', /^grant_type a\?b\?c is not supported$/],
     ['grant_type twice', () => token('grant_type=client_credentials&grant_type=client_credentials', { authorization: basic('basic-client', SPECIAL) }), 400, 'invalid_request', /grant_type must not be repeated/],
     ['scope twice', () => token('grant_type=client_credentials&scope=read&scope=write', { authorization: basic('basic-client', SPECIAL) }), 400, 'invalid_request', /scope must not be repeated/],
     ['client_id twice', () => token('grant_type=client_credentials&client_id=post-client&client_id=post-client&client_secret=post-secret-value'), 400, 'invalid_request', /client_id must not be repeated/],

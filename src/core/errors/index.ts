@@ -6,6 +6,14 @@
 import type { OAuthErrorCode } from '../../shared/oauth.ts';
 import { isSafeErrorText } from '../../shared/oauth.ts';
 
+/**
+ * Makes caller-supplied text fit an error_description (RFC 6749 §5.2 allows %x20-21 / %x23-5B /
+ * %x5D-7E): other characters become '?', and it is cut to `max` characters.
+ */
+export function quoteSafe(value: string, max = 64): string {
+  return value.slice(0, max).replace(/[^\x20-\x21\x23-\x5B\x5D-\x7E]/g, '?');
+}
+
 export abstract class OAuthError extends Error {
   abstract readonly error: OAuthErrorCode;
   abstract readonly status: number;

@@ -3,7 +3,7 @@
  * its allowed set (or its defaults), the audience is one of its allowed resources (RFC 8707) or the
  * default, then an RFC 9068 token is minted.
  */
-import { InvalidScopeError, InvalidTargetError, UnauthorizedClientError } from '../errors/index.ts';
+import { InvalidScopeError, InvalidTargetError, UnauthorizedClientError, quoteSafe } from '../errors/index.ts';
 import { parseScope, type TokenResponse } from '../../shared/oauth.ts';
 import type { RealmConfig } from '../config/index.ts';
 import type { PreparedClient } from '../clients/registry.ts';
@@ -51,7 +51,7 @@ export function audienceFor(realm: RealmConfig, client: PreparedClient, resource
   if (resources && resources.length) {
     const allowed = client.record.allowedResources ?? [];
     for (const r of resources) {
-      if (!allowed.includes(r)) throw new InvalidTargetError(`resource ${r} is not allowed for this client`);
+      if (!allowed.includes(r)) throw new InvalidTargetError(`resource ${quoteSafe(r, 200)} is not allowed for this client`);
     }
     const unique = [...new Set(resources)];
     return unique.length === 1 ? unique[0]! : unique;
