@@ -121,6 +121,12 @@ describe('tessera CLI', () => {
     await json(['keys', 'rotate', '--now']);
     const now = await json(['keys', 'list']);
     assert.equal(now.filter((k: { state: string }) => k.state === 'active').length, 1);
+    const retired = now.find((k: { state: string }) => k.state === 'retired');
+    assert.deepEqual(await json(['keys', 'revoke', retired.kid]), { revoked: retired.kid });
+    assert.ok(!(await json(['keys', 'list'])).some((k: { kid: string }) => k.kid === retired.kid));
+    const again = await run(['keys', 'revoke', retired.kid]);
+    assert.equal(again.code, 2);
+    assert.match(again.stderr, /no active key/);
   });
 
   it('a client created, disabled and rotated by the CLI reaches a running server within a second', async () => {

@@ -161,6 +161,13 @@ export function buildCli(): Command {
     .requiredOption('-i, --in <file>', 'export file')
     .action((o) => withRuntime(o.config, async (rt) => out(await rt.server.importData(JSON.parse(readFileSync(o.in, 'utf8'))))));
 
+  keys
+    .command('revoke <kid>')
+    .description('withdraw a key at once (compromise): unpublished and never used again; rotate first')
+    .addOption(configOpt())
+    .addOption(realmOpt())
+    .action((kid, o) => withRuntime(o.config, async (rt) => out({ revoked: (await rt.server.revokeKey(o.realm, kid), kid) })));
+
   tokenCommand(program);
   return program;
 }

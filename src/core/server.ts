@@ -257,6 +257,12 @@ export class AuthorizationServer {
     return this.keys.rotate(realm.name, opts);
   }
 
+  /** Withdraws a signing key at once (compromise): no longer published, no longer used. */
+  async revokeKey(realmName: string, kid: string): Promise<void> {
+    const realm = this.#realmOrThrow(realmName);
+    if (!(await this.keys.revoke(realm.name, kid))) throw new AdminError('not_found', `no active key ${kid} in realm ${realm.name}`);
+  }
+
   async listKeys(realmName: string) {
     const realm = this.#realmOrThrow(realmName);
     await this.keys.reload(realm.name);

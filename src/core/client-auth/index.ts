@@ -32,23 +32,23 @@ export async function authenticateClient(req: AuthRequest, deps: AuthDeps): Prom
     if (credentials !== undefined) presented.push({ method, credentials });
   }
   // An assertion with an alg neither JWT method takes was already refused by extract().
-  const basic = presented.some((p) => p.method.name === 'client_secret_basic');
 
   if (presented.length === 0) throw new InvalidClientError('client authentication required', 'no credentials presented');
   const throttle = deps.throttle;
-  if (!throttle) return authenticatePresented(presented, basic, req, deps);
+  if (!throttle) return authenticatePresented(presented, req, deps);
   const claimed = (presented[0]!.credentials as { clientId: string }).clientId;
   const key = AuthThrottle.key(req.realm.name, claimed, req.source);
   throttle.check(key);
   try {
-    return await authenticatePresented(presented, basic, req, deps);
+    return await authenticatePresented(presented, req, deps);
   } catch (err) {
     if (err instanceof InvalidClientError) await throttle.failed(key);
     throw err;
   }
 }
 
-async function authenticatePresented(presented: Presented[], basic: boolean, req: AuthRequest, deps: AuthDeps): Promise<AuthenticatedClient> {
+async function authenticatePresented(presented: Presented[], req: AuthRequest, deps: AuthDeps): Promise<AuthenticatedClient> {
+  const basic = presented.some((p) => p.method.name === 'client_secret_basic');
   if (presented.length > 1) {
     const jwt = presented.find((p) => p.method.name === 'private_key_jwt' || p.method.name === 'client_secret_jwt');
     if (presented.length === 2 && basic && jwt) return compatBasicWithAssertion(presented, req, deps);
@@ -57,7 +57,7 @@ async function authenticatePresented(presented: Presented[], basic: boolean, req
   const [{ method, credentials }] = presented as [Presented];
   const client = await method.verify(credentials, req, deps);
   checkClientIdParam(client, req);
-  return { client, method: method.name, basic };
+  return { client, method: method.name };
 }
 
 function checkClientIdParam(client: PreparedClient, req: AuthRequest): void {
@@ -87,5 +87,5 @@ async function compatBasicWithAssertion(presented: Presented[], req: AuthRequest
   }
   const client = await jwt.method.verify(jwt.credentials, req, deps);
   checkClientIdParam(client, req);
-  return { client, method: jwt.method.name, basic: true };
+  return { client, method: jwt.method.name };
 }

@@ -32,8 +32,6 @@ export interface AuthDeps {
 export interface AuthenticatedClient {
   client: PreparedClient;
   method: TokenEndpointAuthMethod;
-  /** True when the Basic scheme was used (errors after this point still need no challenge). */
-  basic: boolean;
 }
 
 /**

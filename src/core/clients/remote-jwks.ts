@@ -48,10 +48,6 @@ export class RemoteJwksCache {
     return this.#fetch(uri);
   }
 
-  invalidate(uri: string): void {
-    this.#entries.delete(uri);
-  }
-
   #fetch(uri: string): Promise<ClientKey[]> {
     let p = this.#inFlight.get(uri);
     if (!p) {

@@ -53,8 +53,4 @@ export class TokenReuseCache {
   forgetJti(jti: string): void {
     for (const [k, v] of this.#entries) if (v.jti === jti) this.#entries.delete(k);
   }
-
-  clear(): void {
-    this.#entries.clear();
-  }
 }
