@@ -161,7 +161,10 @@ export async function startServer(name: ServerName, opts: StartOptions): Promise
   const origin = `http://127.0.0.1:${port}`;
   const dir = mkdtempSync(join(tmpdir(), `bench-${name}-`));
   let args: string[];
-  const env: Record<string, string | undefined> = { ...process.env, NODE_ENV: 'production' };
+  // Every server gets the environment `npm start` and the image give Tessera: a thread pool of 2
+  // (the machine's cores) and two malloc arenas (docs/performance.md). Given to all three, so the
+  // comparison stays like for like.
+  const env: Record<string, string | undefined> = { ...process.env, NODE_ENV: 'production', UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '2', MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' };
   delete env.NODE_OPTIONS;
   let sqlitePath: string | undefined;
   let fromDist: boolean | undefined;

@@ -209,6 +209,7 @@ describe('attacks on client assertions', () => {
     ['no exp', { exp: undefined }, /exp is required/],
     ['exp not a number', { exp: 'tomorrow' }, /exp is required/],
     ['no jti', { jti: undefined }, /jti is required/],
+    ['jti with a NUL character', { jti: 'a\u0000b' }, /jti must not contain NUL/],
     ['wrong aud', { aud: 'https://other-as.example.com' }, /aud must be the issuer or the token endpoint URL/],
     ['aud with a trailing slash (exact comparison)', { aud: undefined }, /aud must be/],
     ['aud as an array (not allowed by default)', { aud: ['https://x', 'ISSUER'] }, /aud must be a single string/],

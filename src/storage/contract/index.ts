@@ -351,6 +351,18 @@ export function runStorageContract(name: string, factory: StorageFactory): void 
         assert.equal(results.filter(Boolean).length, 1);
       });
 
+      it('concurrent consumes of different records each get their own answer', async () => {
+        const expiresAt = later();
+        assert.equal(await storage.replay.consume('r1', 'c1', 'used-before', expiresAt), true);
+        const calls: Array<[string, string, string]> = [
+          ['r1', 'c1', 'a'], ['r1', 'c1', 'b'], ['r1', 'c2', 'a'], ['r1', 'c1', 'a'], ['r2', 'c1', 'a'],
+          ['r1', 'c1', 'used-before'], ['r1', 'c1', 'b'], ['r1', 'c3', 'z'],
+        ];
+        const results = await Promise.all(calls.map(([realm, client, jti]) => storage.replay.consume(realm, client, jti, expiresAt)));
+        assert.deepEqual(results, [true, true, true, false, true, false, false, true]);
+        assert.equal(await storage.replay.consume('r1', 'c3', 'z', expiresAt), false, 'written before answering');
+      });
+
       it('purgeExpired removes the records that expired before now and counts them', async () => {
         const t = later();
         await storage.replay.consume('r1', 'c1', 'short', t - 1);

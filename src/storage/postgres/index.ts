@@ -10,6 +10,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { StorageUnavailableError } from '../../core/errors/index.ts';
+import { WriteBatcher } from '../batch.ts';
 import { loadMigrations } from '../migrations.ts';
 import type {
   ChangeEvent,
@@ -318,21 +319,59 @@ function postgresRevocations(sql: Sql, run: Run): RevocationStore {
   };
 }
 
+interface ReplayUse {
+  realm: string;
+  clientId: string;
+  jti: string;
+  expiresAt: number;
+}
+
+/**
+ * Consumes made in the same turn of the event loop (and those arriving while the previous write
+ * runs) go to PostgreSQL as one statement, hence one commit (WriteBatcher). The statement is
+ * atomic: each row inserts, or takes over an expired record, or changes nothing; RETURNING names
+ * the rows that were first uses. Rows are sent sorted, so that two instances writing overlapping
+ * batches take their row locks in the same order and cannot deadlock.
+ */
 function postgresReplay(sql: Sql, run: Run): ReplayStore {
+  const batcher = new WriteBatcher<ReplayUse, boolean>(async (uses) => {
+    // ON CONFLICT cannot touch one row twice in a statement: a repeat within the batch is a reuse.
+    const firstOf = new Map<string, number>();
+    uses.forEach((use, i) => {
+      const key = replayKey(use.realm, use.clientId, use.jti);
+      if (!firstOf.has(key)) firstOf.set(key, i);
+    });
+    const rows = [...firstOf.values()].map((i) => uses[i]!).sort(compareReplayUse);
+    const batch = JSON.stringify(rows.map((r) => ({ realm: r.realm, client_id: r.clientId, jti: r.jti, expires_at: Math.trunc(r.expiresAt) })));
+    const written = await run(sql`INSERT INTO replay (realm, client_id, jti, expires_at)
+      SELECT realm, client_id, jti, expires_at FROM json_to_recordset(${batch}::text::json) AS b(realm text, client_id text, jti text, expires_at bigint)
+      ON CONFLICT (realm, client_id, jti) DO UPDATE SET expires_at = EXCLUDED.expires_at
+      WHERE replay.expires_at < ${Date.now()}
+      RETURNING realm, client_id, jti`);
+    const first = new Set(written.map((r) => replayKey(r.realm as string, r.client_id as string, r.jti as string)));
+    return uses.map((use, i) => {
+      const key = replayKey(use.realm, use.clientId, use.jti);
+      return firstOf.get(key) === i && first.has(key);
+    });
+  });
   return {
-    // One statement, hence atomic: inserts, or takes over an expired record, or changes nothing.
-    async consume(realm, clientId, jti, expiresAt) {
-      const rows = await run(sql`INSERT INTO replay (realm, client_id, jti, expires_at)
-        VALUES (${realm}, ${clientId}, ${jti}, ${expiresAt})
-        ON CONFLICT (realm, client_id, jti) DO UPDATE SET expires_at = EXCLUDED.expires_at
-        WHERE replay.expires_at < ${Date.now()}
-        RETURNING 1`);
-      return rows.length === 1;
+    consume(realm, clientId, jti, expiresAt) {
+      return batcher.add({ realm, clientId, jti, expiresAt });
     },
     async purgeExpired(now) {
       return (await run(sql`DELETE FROM replay WHERE expires_at < ${now}`)).count;
     },
   };
+}
+
+/** Realm names, client ids and jtis never contain NUL (PostgreSQL text cannot hold it; assertion.ts refuses such a jti). */
+function replayKey(realm: string, clientId: string, jti: string): string {
+  return `${realm}\0${clientId}\0${jti}`;
+}
+
+/** A total order on (realm, client id, jti). */
+function compareReplayUse(a: ReplayUse, b: ReplayUse): number {
+  return a.realm < b.realm ? -1 : a.realm > b.realm ? 1 : a.clientId < b.clientId ? -1 : a.clientId > b.clientId ? 1 : a.jti < b.jti ? -1 : a.jti > b.jti ? 1 : 0;
 }
 
 /**
