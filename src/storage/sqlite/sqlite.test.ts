@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { StorageUnavailableError } from '../../core/errors/index.ts';
 import type { ChangeEvent, ClientRecord, Storage } from '../../core/ports/index.ts';
 import { runStorageContract, waitFor } from '../contract/index.ts';
-import { createSqliteStorage, sqliteMigrations } from './index.ts';
+import { PURGE_CHUNK, createSqliteStorage, sqliteMigrations } from './index.ts';
 
 const POLL_MS = 20;
 
@@ -151,6 +151,41 @@ describe('sqlite storage', () => {
       await waitFor(() => ids().length === 1, 'the old row to go');
       assert.deepEqual(ids(), ['recent']);
       stop();
+    } finally {
+      raw.close();
+      await storage.close();
+    }
+  });
+
+  it('purges more expired rows than one chunk, in chunks, and counts them all', async () => {
+    const path = tempPath();
+    const storage = await open(path);
+    const raw = new Database(path);
+    try {
+      const t = Date.now() + 60_000;
+      const n = PURGE_CHUNK * 2 + 345;
+      const insertReplay = raw.prepare('INSERT INTO replay (realm, client_id, jti, expires_at) VALUES (?, ?, ?, ?)');
+      const insertRevocation = raw.prepare('INSERT INTO revocations (realm, jti, expires_at) VALUES (?, ?, ?)');
+      raw.transaction(() => {
+        for (let i = 0; i < n; i++) {
+          insertReplay.run('r1', `c${i % 7}`, `jti-${i}`, t - 1 - i);
+          insertRevocation.run('r1', `tok-${i}`, t - 1 - i);
+        }
+        insertReplay.run('r1', 'c1', 'live', t + 1);
+        insertRevocation.run('r1', 'live', t + 1);
+      })();
+      let yielded = false;
+      const purging = storage.replay.purgeExpired(t);
+      setImmediate(() => (yielded = true));
+      const replayed = await purging;
+      assert.equal(yielded, true, 'the event loop ran between chunks');
+      const revoked = await storage.revocations.purgeExpired(t);
+      assert.equal(replayed, n);
+      assert.equal(revoked, n);
+      assert.equal(raw.prepare('SELECT count(*) FROM replay').pluck().get(), 1);
+      assert.equal(raw.prepare('SELECT count(*) FROM revocations').pluck().get(), 1);
+      assert.equal(await storage.replay.consume('r1', 'c1', 'live', t + 1), false, 'the live record stays');
+      assert.equal(await storage.revocations.isRevoked('r1', 'live'), true);
     } finally {
       raw.close();
       await storage.close();
