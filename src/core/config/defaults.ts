@@ -2,7 +2,7 @@
  * Every default in one documented place. docs/configuration.md describes the same values.
  */
 export const DEFAULTS = {
-  /** Base issuer URL of the default realm; other realms are `${issuer}/realms/{name}`. */
+  /** Base issuer URL of the default realm; other realms are `${issuer}/realms/{name}`. With no issuer but a port set, `http://localhost:{port}`. */
   issuer: 'http://localhost:8080',
   listen: { host: '127.0.0.1', port: 8080 },
   /** Embedded SQLite file. `memory:` keeps everything in process; `postgres://…` for PostgreSQL. */

@@ -18,6 +18,13 @@ describe('resolveConfig', () => {
     assert.equal(acme.tokens.ttlSeconds, 600);
     assert.ok(Object.isFrozen(c) && Object.isFrozen(acme.tokens));
   });
+  it('without an issuer, uses http://localhost on the configured port', () => {
+    assert.equal(resolveConfig({}).issuer, 'http://localhost:8080');
+    assert.equal(resolveConfig({ listen: { port: 4999 } }).issuer, 'http://localhost:4999');
+    assert.equal(resolveConfig({ listen: { port: 4999 } }).realms.get('default')!.tokenEndpoint, 'http://localhost:4999/oauth2/token');
+    assert.equal(resolveConfig({ issuer: 'https://as.example.com', listen: { port: 4999 } }).issuer, 'https://as.example.com');
+  });
+
   it('refuses unknown keys, naming the path', () => {
     assert.throws(() => resolveConfig({ tokens: { ttl: 60, tll: 5 } }), /tokens: Unrecognized key.*tll/);
     assert.throws(() => resolveConfig({ clients: [{ client_id: 'a', scopes: 'x' }] }), /clients\.0: Unrecognized key.*scopes/);

@@ -87,7 +87,8 @@ export function resolveConfig(input: unknown): ResolvedConfig {
   const parsed = configFileSchema.safeParse(input ?? {});
   if (!parsed.success) throw new TypeError(`invalid configuration:\n${formatIssues(parsed.error.issues)}`);
   const file: ConfigFile = parsed.data;
-  const issuer = normaliseIssuer(file.issuer ?? DEFAULTS.issuer);
+  // Without an issuer, the local one: http://localhost on the port the server listens on.
+  const issuer = normaliseIssuer(file.issuer ?? (file.listen?.port !== undefined ? `http://localhost:${file.listen.port}` : DEFAULTS.issuer));
 
   const baseAssertions: AssertionPolicy = {
     audience: file.assertions?.audience ?? DEFAULTS.assertions.audience,
