@@ -104,8 +104,8 @@ export async function checkAssertionClaims(creds: AssertionCredentials, client: 
   }
 
   if (typeof p.jti !== 'string' || p.jti === '' || p.jti.length > 512) fail('client_assertion jti is required');
-  // NUL cannot be stored by every replay backend (PostgreSQL text); no real jti contains it.
-  if (p.jti.includes('\0')) fail('client_assertion jti must not contain NUL');
+  // A jti is text: no NUL and no lone surrogate (JSON can encode both; PostgreSQL text holds neither).
+  if (/[\0\p{Surrogate}]/u.test(p.jti)) fail('client_assertion jti must be well-formed Unicode without NUL');
   const keepUntil = (p.exp + skew) * 1000;
   const first = await deps.replay.consume(req.realm.name, client.record.clientId, p.jti, keepUntil);
   if (!first) fail('client_assertion jti has already been used');

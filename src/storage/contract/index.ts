@@ -363,6 +363,18 @@ export function runStorageContract(name: string, factory: StorageFactory): void 
         assert.equal(await storage.replay.consume('r1', 'c3', 'z', expiresAt), false, 'written before answering');
       });
 
+      it('a jti with NUL or a lone surrogate fails no other consume and is refused when repeated', async () => {
+        const expiresAt = later();
+        const odd = ['nul\u0000jti', 'lone\ud800jti', 'low\udc00'];
+        const results = await Promise.all([
+          storage.replay.consume('r1', 'c1', 'plain', expiresAt),
+          ...odd.map((jti) => storage.replay.consume('r1', 'c1', jti, expiresAt)),
+        ]);
+        assert.deepEqual(results, [true, true, true, true]);
+        for (const jti of odd) assert.equal(await storage.replay.consume('r1', 'c1', jti, expiresAt), false, JSON.stringify(jti));
+        assert.equal(await storage.replay.consume('r1', 'c1', 'plain', expiresAt), false);
+      });
+
       it('purgeExpired removes the records that expired before now and counts them', async () => {
         const t = later();
         await storage.replay.consume('r1', 'c1', 'short', t - 1);

@@ -356,7 +356,7 @@ function postgresReplay(sql: Sql, run: Run): ReplayStore {
   });
   return {
     consume(realm, clientId, jti, expiresAt) {
-      return batcher.add({ realm, clientId, jti, expiresAt });
+      return batcher.add({ realm: storable(realm), clientId: storable(clientId), jti: storable(jti), expiresAt });
     },
     async purgeExpired(now) {
       return (await run(sql`DELETE FROM replay WHERE expires_at < ${now}`)).count;
@@ -364,7 +364,19 @@ function postgresReplay(sql: Sql, run: Run): ReplayStore {
   };
 }
 
-/** Realm names, client ids and jtis never contain NUL (PostgreSQL text cannot hold it; assertion.ts refuses such a jti). */
+/**
+ * PostgreSQL text holds neither NUL nor a lone surrogate, and one such value would fail the whole
+ * batch it is in: both become U+FFFD, as the driver's UTF-8 encoding of a single parameter did for
+ * surrogates. Two values that differ only there then share a record, which can refuse a first use
+ * but never admit a reuse. (assertion.ts refuses such a jti before it gets here.)
+ */
+function storable(text: string): string {
+  return UNSTORABLE.test(text) ? text.replace(UNSTORABLE_ALL, '\uFFFD') : text;
+}
+const UNSTORABLE = /[\0\p{Surrogate}]/u;
+const UNSTORABLE_ALL = /[\0\p{Surrogate}]/gu;
+
+/** The batch's key of a use; its parts hold no NUL (storable()). */
 function replayKey(realm: string, clientId: string, jti: string): string {
   return `${realm}\0${clientId}\0${jti}`;
 }
