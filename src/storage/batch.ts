@@ -45,8 +45,7 @@ export class WriteBatcher<I, O> {
 
   readonly #flush = (): void => {
     this.#scheduled = false;
-    const batch = this.#queue.length <= this.#maxBatch ? this.#queue : this.#queue.slice(0, this.#maxBatch);
-    this.#queue = batch === this.#queue ? [] : this.#queue.slice(this.#maxBatch);
+    const batch = this.#queue.splice(0, this.#maxBatch);
     if (batch.length === 0) return;
     let result: readonly O[] | Promise<readonly O[]>;
     try {

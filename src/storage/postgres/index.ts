@@ -336,12 +336,13 @@ interface ReplayUse {
 function postgresReplay(sql: Sql, run: Run): ReplayStore {
   const batcher = new WriteBatcher<ReplayUse, boolean>(async (uses) => {
     // ON CONFLICT cannot touch one row twice in a statement: a repeat within the batch is a reuse.
+    const keys = uses.map((use) => replayKey(use.realm, use.clientId, use.jti));
     const firstOf = new Map<string, number>();
-    uses.forEach((use, i) => {
-      const key = replayKey(use.realm, use.clientId, use.jti);
+    keys.forEach((key, i) => {
       if (!firstOf.has(key)) firstOf.set(key, i);
     });
-    const rows = [...firstOf.values()].map((i) => uses[i]!).sort(compareReplayUse);
+    // Sorted by key, i.e. by (realm, client id, jti): NUL separates the parts and sorts first.
+    const rows = [...firstOf].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, i]) => uses[i]!);
     const batch = JSON.stringify(rows.map((r) => ({ realm: r.realm, client_id: r.clientId, jti: r.jti, expires_at: Math.trunc(r.expiresAt) })));
     const written = await run(sql`INSERT INTO replay (realm, client_id, jti, expires_at)
       SELECT realm, client_id, jti, expires_at FROM json_to_recordset(${batch}::text::json) AS b(realm text, client_id text, jti text, expires_at bigint)
@@ -349,10 +350,7 @@ function postgresReplay(sql: Sql, run: Run): ReplayStore {
       WHERE replay.expires_at < ${Date.now()}
       RETURNING realm, client_id, jti`);
     const first = new Set(written.map((r) => replayKey(r.realm as string, r.client_id as string, r.jti as string)));
-    return uses.map((use, i) => {
-      const key = replayKey(use.realm, use.clientId, use.jti);
-      return firstOf.get(key) === i && first.has(key);
-    });
+    return keys.map((key, i) => firstOf.get(key) === i && first.has(key));
   });
   return {
     consume(realm, clientId, jti, expiresAt) {
@@ -371,19 +369,12 @@ function postgresReplay(sql: Sql, run: Run): ReplayStore {
  * but never admit a reuse. (assertion.ts refuses such a jti before it gets here.)
  */
 function storable(text: string): string {
-  return UNSTORABLE.test(text) ? text.replace(UNSTORABLE_ALL, '\uFFFD') : text;
+  return text.replace(/[\0\p{Surrogate}]/gu, '\uFFFD');
 }
-const UNSTORABLE = /[\0\p{Surrogate}]/u;
-const UNSTORABLE_ALL = /[\0\p{Surrogate}]/gu;
 
 /** The batch's key of a use; its parts hold no NUL (storable()). */
 function replayKey(realm: string, clientId: string, jti: string): string {
   return `${realm}\0${clientId}\0${jti}`;
-}
-
-/** A total order on (realm, client id, jti). */
-function compareReplayUse(a: ReplayUse, b: ReplayUse): number {
-  return a.realm < b.realm ? -1 : a.realm > b.realm ? 1 : a.clientId < b.clientId ? -1 : a.clientId > b.clientId ? 1 : a.jti < b.jti ? -1 : a.jti > b.jti ? 1 : 0;
 }
 
 /**
