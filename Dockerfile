@@ -12,16 +12,16 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+COPY package.json package-lock.json tsconfig.json ./
 COPY scripts ./scripts
-COPY bin ./bin
-COPY src ./src
-# Every dependency first: `prepare` compiles src/ to dist/ with TypeScript (a dev dependency).
+COPY packages ./packages
+# Every dependency first: `prepare` builds every package (the server's src/ to dist/ with
+# TypeScript, a dev dependency).
 # Then drop the dev dependencies: the image keeps what `npm ci --omit=dev` would install.
 RUN npm ci --no-audit --no-fund \
  && npm prune --omit=dev --no-audit --no-fund \
  && npm cache clean --force \
- && find src -name '*.test.ts' -delete
+ && find packages -name '*.test.ts' -delete
 
 # ---- runtime ----------------------------------------------------------------------------------
 FROM node:20-bookworm-slim
@@ -47,4 +47,4 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.TESSERA_PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # SIGTERM stops it gracefully (in-flight requests finish, exit 0 within 10 s).
 STOPSIGNAL SIGTERM
-CMD ["node", "--max-semi-space-size=2", "bin/tessera.mjs", "serve"]
+CMD ["node", "--max-semi-space-size=2", "packages/server/bin/tessera.mjs", "serve"]

@@ -1,32 +1,24 @@
 #!/usr/bin/env node
-// Compiles src/ to dist/ (tsc, .ts imports rewritten to .js) and copies the SQL migrations, so the
-// server runs as plain JavaScript: no TypeScript loader thread in the process (≈ 25 MB less RSS).
-// Runs on `npm install` (prepare). bin/tessera.mjs falls back to the sources when dist/ is stale.
-import { cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+// Builds every package of the workspace (runs on `npm install`, as `prepare`):
+// the client SDK and the resource-server middleware with tsup (ESM + CommonJS + bundled .d.ts),
+// then the server (packages/server/scripts/build.mjs: tsc to dist/, migrations copied).
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const require = createRequire(import.meta.url);
-let tsc;
+let tsup;
 try {
-  tsc = require.resolve('typescript/bin/tsc');
+  tsup = join(require.resolve('tsup/package.json'), '..', 'dist', 'cli-default.js');
 } catch {
-  console.error('tessera build: typescript is not installed (production install); the CLI runs from the sources');
-  process.exit(0);
+  console.error('tessera build: tsup is not installed (production install); skipping the library builds');
 }
-rmSync(join(root, 'dist'), { recursive: true, force: true });
-const r = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
-if (r.status !== 0) process.exit(r.status ?? 1);
-for (const backend of readdirSync(join(root, 'src/storage'))) {
-  const from = join(root, 'src/storage', backend, 'migrations');
-  try {
-    readdirSync(from);
-  } catch {
-    continue;
+if (tsup) {
+  for (const pkg of ['client', 'resource-server']) {
+    const r = spawnSync(process.execPath, [tsup, '--silent'], { cwd: join(root, 'packages', pkg), stdio: 'inherit' });
+    if (r.status !== 0) process.exit(r.status ?? 1);
   }
-  mkdirSync(join(root, 'dist/storage', backend), { recursive: true });
-  cpSync(from, join(root, 'dist/storage', backend, 'migrations'), { recursive: true });
 }
-writeFileSync(join(root, 'dist/.built'), new Date().toISOString() + '\n');
+const r = spawnSync(process.execPath, [join(root, 'packages/server/scripts/build.mjs')], { stdio: 'inherit' });
+process.exit(r.status ?? 1);

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Runs every *.test.ts under src/ and test/ with node's test runner (tsx as loader).
-// `npm test` runs all; `npm test -- src/core` runs those under the given paths.
+// Runs every *.test.ts under packages/ and test/ with node's test runner (tsx as loader).
+// `npm test` runs all; `npm test -- packages/server/src/core` runs those under the given paths.
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -11,7 +11,7 @@ const passThrough = process.argv.slice(2).filter((a) => a.startsWith('--'));
 
 function walk(dir, out) {
   for (const name of readdirSync(dir)) {
-    if (name === 'node_modules' || name.startsWith('.')) continue;
+    if (name === 'node_modules' || name === 'dist' || name.startsWith('.')) continue;
     const p = join(dir, name);
     const st = statSync(p);
     if (st.isDirectory()) walk(p, out);
@@ -21,7 +21,7 @@ function walk(dir, out) {
 }
 
 const files = [];
-for (const r of roots.length ? roots : ['src', 'test']) {
+for (const r of roots.length ? roots : ['packages', 'test']) {
   const p = join(root, r);
   if (statSync(p).isDirectory()) walk(p, files);
   else files.push(relative(root, p));

@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
-import { loadConfig } from '../src/cli/runtime.ts';
-import { parseKek } from '../src/core/crypto/kek.ts';
+import { loadConfig } from '../packages/server/src/cli/runtime.ts';
+import { parseKek } from '../packages/server/src/core/crypto/kek.ts';
 
 const root = new URL('../', import.meta.url);
 const deploy = new URL('deploy/', root);
@@ -163,7 +163,7 @@ describe('deployment files', () => {
     assert.match(finalStage, /^EXPOSE 8080$/m);
     assert.match(finalStage, /TESSERA_HOST=0\.0\.0\.0/);
     const cmd = /^CMD (\[.*\])$/m.exec(finalStage);
-    assert.deepEqual(JSON.parse(cmd![1]!), ['node', '--max-semi-space-size=2', 'bin/tessera.mjs', 'serve']);
+    assert.deepEqual(JSON.parse(cmd![1]!), ['node', '--max-semi-space-size=2', 'packages/server/bin/tessera.mjs', 'serve']);
     // What the build copies exists, and it never copies a local node_modules or dist/.
     for (const line of stages[0]!.split('\n').filter((l) => l.startsWith('COPY '))) {
       const sources = line.replace(/^COPY\s+(--\S+\s+)*/, '').split(/\s+/).slice(0, -1);

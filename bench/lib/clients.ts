@@ -15,10 +15,10 @@ import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { buildClientRecord } from '../../src/core/clients/metadata.ts';
-import { DEFAULT_REALM } from '../../src/core/config/index.ts';
-import { createKek } from '../../src/core/crypto/kek.ts';
-import { createSqliteStorage, sqliteMigrations } from '../../src/storage/sqlite/index.ts';
+import { buildClientRecord } from '../../packages/server/src/core/clients/metadata.ts';
+import { DEFAULT_REALM } from '../../packages/server/src/core/config/index.ts';
+import { createKek } from '../../packages/server/src/core/crypto/kek.ts';
+import { createSqliteStorage, sqliteMigrations } from '../../packages/server/src/storage/sqlite/index.ts';
 import { basicHeader } from './servers.ts';
 
 /** Not a secret: derives the bench clients' secrets, so that any run can use a cached file. */

@@ -5,8 +5,8 @@
  * for scale). Both run against the Tessera server under test, while it is otherwise idle.
  */
 import { createPublicKey, verify } from 'node:crypto';
-import { TokenClient } from '../../src/client/index.ts';
-import { verifyAccessToken, type VerifierOptions } from '../../src/resource-server/index.ts';
+import { TokenClient } from '../../packages/client/src/index.ts';
+import { verifyAccessToken, type VerifierOptions } from '../../packages/resource-server/src/index.ts';
 import type { Fixture } from './fixtures.ts';
 import { basicHeader, FORM, PATHS, send, type RunningServer } from './servers.ts';
 

@@ -62,7 +62,7 @@ export function tesseraDistIsFresh(): boolean {
     return n;
   };
   try {
-    return statSync(join(ROOT, 'dist/.built')).mtimeMs >= newest(join(ROOT, 'src'));
+    return statSync(join(ROOT, 'packages/server/dist/.built')).mtimeMs >= newest(join(ROOT, 'packages/server/src'));
   } catch {
     return false;
   }
@@ -175,7 +175,7 @@ export async function startServer(name: ServerName, opts: StartOptions): Promise
     if (v.seedSqlite && sqlitePath) copyFileSync(v.seedSqlite, sqlitePath);
     writeFileSync(configFile, tesseraConfigYaml(opts.fixture, { issuer: origin, port, storageUrl: v.storageUrl ?? `sqlite:${sqlitePath}`, basicClient: v.basicClient }));
     // As `npm start` and the bin's shebang run it (small young generation, see docs/performance.md).
-    args = [...(opts.nodeFlags ?? []), '--max-semi-space-size=2', join(ROOT, 'bin/tessera.mjs'), 'serve', '--config', configFile, ...(v.workers ? ['--workers', String(v.workers)] : [])];
+    args = [...(opts.nodeFlags ?? []), '--max-semi-space-size=2', join(ROOT, 'packages/server/bin/tessera.mjs'), 'serve', '--config', configFile, ...(v.workers ? ['--workers', String(v.workers)] : [])];
     fromDist = tesseraDistIsFresh();
     tesseraStarts[fromDist ? 'dist' : 'sources']++;
     Object.assign(env, {

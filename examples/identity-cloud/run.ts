@@ -4,7 +4,7 @@
  * the token is introspected by a resource server allowed to.
  */
 import { startLocalTessera } from '../lib/local-tessera.ts';
-import { TokenClient } from '../../src/client/index.ts';
+import { TokenClient } from '../../packages/client/src/index.ts';
 
 const tessera = await startLocalTessera({
   clients: [

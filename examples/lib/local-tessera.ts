@@ -29,7 +29,7 @@ export async function startLocalTessera(config: Record<string, unknown>): Promis
   const dir = mkdtempSync(join(tmpdir(), 'tessera-example-'));
   const file = join(dir, 'tessera.yaml');
   writeFileSync(file, stringify({ issuer, listen: { host: '127.0.0.1', port }, storage: { url: 'memory:' }, demo_client: false, ...config }));
-  const bin = new URL('../../bin/tessera.mjs', import.meta.url).pathname;
+  const bin = new URL('../../packages/server/bin/tessera.mjs', import.meta.url).pathname;
   const child: ChildProcess = spawn(process.execPath, [bin, 'serve', '--config', file], {
     env: { ...process.env, TESSERA_KEK: randomBytes(32).toString('hex'), TESSERA_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],

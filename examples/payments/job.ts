@@ -3,7 +3,7 @@
  * (cached and renewed by the SDK) and calls it.
  */
 import type { KeyObject } from 'node:crypto';
-import { TokenClient } from '../../src/client/index.ts';
+import { TokenClient } from '../../packages/client/src/index.ts';
 import { PAYMENTS_AUDIENCE } from './api.ts';
 
 export async function runPaymentsJob(opts: { issuer: string; apiUrl: string; privateKey: KeyObject; kid: string }): Promise<string[]> {

@@ -17,7 +17,7 @@ import postgres from 'postgres';
 import { Redis } from 'ioredis';
 import { assertionClaims, basic, form, generateTestKey, JWT_BEARER, signAssertion, type TestKey } from '../fixtures/assertions.ts';
 
-export const BIN = new URL('../../bin/tessera.mjs', import.meta.url).pathname;
+export const BIN = new URL('../../packages/server/bin/tessera.mjs', import.meta.url).pathname;
 export const PG_URL = process.env.TESSERA_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const REDIS_URL = process.env.TESSERA_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
