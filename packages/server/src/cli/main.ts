@@ -15,6 +15,8 @@ import { tokenCommand } from './token.ts';
 
 const out = (value: unknown): void => void process.stdout.write(JSON.stringify(value, null, 2) + "\n");
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+/** The package's version: package.json is two levels up from both src/cli/ and dist/cli/. */
+const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 async function withRuntime<T>(configFile: string | undefined, fn: (rt: Runtime) => Promise<T>): Promise<T> {
   const rt = await openRuntime(configFile, { bootstrap: false });
@@ -31,7 +33,7 @@ function readStructured(path: string): unknown {
 }
 
 export function buildCli(): Command {
-  const program = new Command('tessera').description('OAuth 2.0 authorization server for machine-to-machine access').showHelpAfterError();
+  const program = new Command('tessera').description('OAuth 2.0 authorization server for machine-to-machine access').version(version).showHelpAfterError();
   const configOpt = () => new Option('-c, --config <file>', 'configuration file (YAML or JSON); env TESSERA_CONFIG');
   const realmOpt = () => new Option('-r, --realm <name>', 'realm').default(DEFAULT_REALM);
 
