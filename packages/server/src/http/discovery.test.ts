@@ -106,8 +106,12 @@ describe('drift', () => {
   });
   it('the server package.json exports point at existing files', async () => {
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
-    for (const [name, target] of Object.entries(pkg.exports as Record<string, string>)) {
-      assert.doesNotThrow(() => readFileSync(new URL(`../../${target}`, import.meta.url)), `export ${name} → ${target}`);
+    // Each export is a target or a map of conditions (types, default) to targets: check every target.
+    const targets = (node: unknown): string[] => (typeof node === 'string' ? [node] : Object.values(node as object).flatMap(targets));
+    for (const [name, entry] of Object.entries(pkg.exports as Record<string, unknown>)) {
+      for (const target of targets(entry)) {
+        assert.doesNotThrow(() => readFileSync(new URL(`../../${target}`, import.meta.url)), `export ${name} → ${target}`);
+      }
     }
   });
 });
