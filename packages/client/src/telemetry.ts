@@ -33,6 +33,7 @@ const STATUS_ERROR = 2;
 
 let loading: Promise<OtelApiLike | undefined> | undefined;
 let api: OtelApiLike | undefined;
+let settled = false;
 
 /** Starts loading `@opentelemetry/api` (once per process); resolves to it, or undefined when absent. */
 export function loadOpenTelemetry(): Promise<OtelApiLike | undefined> {
@@ -44,6 +45,7 @@ export function loadOpenTelemetry(): Promise<OtelApiLike | undefined> {
     } catch {
       api = undefined;
     }
+    settled = true;
     return api;
   })();
   return loading;
@@ -69,6 +71,8 @@ interface Instruments {
 export class ClientTelemetry {
   readonly #enabled: boolean;
   #instruments: Instruments | undefined;
+  /** Cache results counted while the API was still loading, recorded once it is there. */
+  readonly #pending = new Map<string, number>();
 
   constructor(enabled: boolean) {
     this.#enabled = enabled;
@@ -77,7 +81,10 @@ export class ClientTelemetry {
 
   /** Resolves once the optional API is loaded (or known to be absent). */
   async ready(): Promise<void> {
-    if (this.#enabled) await loadOpenTelemetry();
+    if (!this.#enabled) return;
+    await loadOpenTelemetry();
+    this.#get(); // records what was counted while loading
+    this.#pending.clear();
   }
 
   #get(): Instruments | undefined {
@@ -90,13 +97,17 @@ export class ClientTelemetry {
         duration: meter.createHistogram('tessera.client.token.duration', { description: 'Duration of token requests, retries included', unit: 's' }),
         cache: meter.createCounter('tessera.client.token.cache', { description: 'getToken calls by cache result (hit, stale, miss)' }),
       };
+      for (const [result, count] of this.#pending) this.#instruments.cache.add(count, { 'tessera.cache.result': result });
+      this.#pending.clear();
     }
     return this.#instruments;
   }
 
   /** Counts one getToken call by cache result. */
   cacheResult(result: 'hit' | 'stale' | 'miss'): void {
-    this.#get()?.cache.add(1, { 'tessera.cache.result': result });
+    const instruments = this.#get();
+    if (instruments !== undefined) instruments.cache.add(1, { 'tessera.cache.result': result });
+    else if (this.#enabled && !settled) this.#pending.set(result, (this.#pending.get(result) ?? 0) + 1);
   }
 
   /** Starts a span named `name`; on end also records the token request metrics when `metered`. */
