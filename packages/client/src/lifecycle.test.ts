@@ -32,6 +32,8 @@ class ScriptedServer {
   abandoned = 0;
   metadataHangs = false;
   apiCalls = 0;
+  /** Access tokens the API refuses with 401 invalid_token. */
+  revoked = new Set<string>();
   readonly #held: Array<() => void> = [];
   readonly #open = new Set<ServerResponse>();
 
@@ -60,6 +62,7 @@ class ScriptedServer {
     this.abandoned = 0;
     this.metadataHangs = false;
     this.apiCalls = 0;
+    this.revoked.clear();
   }
 
   get held(): number {
@@ -85,7 +88,9 @@ class ScriptedServer {
     }
     if (path === '/api') {
       this.apiCalls++;
-      return send(res, 200, { ok: true });
+      const token = (req.headers.authorization ?? '').replace(/^Bearer /, '');
+      if (this.revoked.has(token)) return send(res, 401, { error: 'invalid_token' }, { 'www-authenticate': 'Bearer error="invalid_token"' });
+      return send(res, 200, { token });
     }
     if (path !== '/token') return send(res, 404, { error: 'not_found' });
     const n = ++this.tokenCalls;
@@ -379,6 +384,21 @@ describe('shared token cache', () => {
     await client({ clientId: 'svc-b', cache: store, now: () => now }).getToken({ scope: 'read' });
     await a.getToken({ scope: 'write' });
     assert.equal(as.tokenCalls, 4);
+  });
+
+  it('a token refused with invalid_token is not adopted again from the shared cache', async () => {
+    // A store whose deletes never take effect (e.g. slow, or down): the refused token stays in it.
+    class StickyStore extends MemoryTokenCache {
+      override delete(): void {}
+    }
+    const store = new StickyStore();
+    const a = client({ cache: store });
+    await a.getToken();
+    as.revoked.add('token-1');
+    const response = await a.fetch(`${as.origin}/api`);
+    assert.equal(response.status, 200);
+    assert.deepEqual(await response.json(), { token: 'token-2' });
+    assert.equal(as.tokenCalls, 2);
   });
 
   it('a failing store is reported and otherwise ignored', async () => {

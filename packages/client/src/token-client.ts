@@ -127,6 +127,8 @@ interface Slot {
   failures: number;
   /** No background renewal is started before this instant. */
   retryAt: number;
+  /** The last token dropped (invalidate, 401 invalid_token): never adopted again from the shared cache. */
+  dropped: string | undefined;
 }
 
 export class TokenClient {
@@ -218,7 +220,7 @@ export class TokenClient {
     signal?.throwIfAborted();
     let slot = this.#slots.get(normalized.key);
     if (slot === undefined) {
-      slot = { entry: undefined, flight: undefined, failures: 0, retryAt: 0 };
+      slot = { entry: undefined, flight: undefined, failures: 0, retryAt: 0, dropped: undefined };
       this.#slots.set(normalized.key, slot);
     }
     const now = this.#now();
@@ -263,6 +265,7 @@ export class TokenClient {
 
   #drop(key: string, accessToken?: string): void {
     const slot = this.#slots.get(key);
+    if (slot) slot.dropped = accessToken ?? slot.entry?.token.accessToken;
     if (slot?.entry && (accessToken === undefined || slot.entry.token.accessToken === accessToken)) slot.entry = undefined;
     if (this.#store) {
       const context = { ...contextOf(key), background: false };
@@ -310,7 +313,7 @@ export class TokenClient {
     try {
       if (this.#store) {
         const shared = await this.#storeGet(request.key, context);
-        if (shared !== undefined && this.#now() < shared.renewAt) {
+        if (shared !== undefined && this.#now() < shared.renewAt && shared.token.accessToken !== slot.dropped) {
           span.set('tessera.cache.shared_hit', true);
           span.ok();
           return shared;
