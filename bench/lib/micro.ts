@@ -1,6 +1,7 @@
 /**
  * In-process microbenchmarks of the two libraries Tessera ships for the other side of the wire:
- * the SDK's TokenClient.getToken served from its cache, and the resource server's
+ * the SDK's TokenClient.getToken served from its cache (fresh, and due for renewal with the renewal
+ * in flight), and the resource server's
  * verifyAccessToken with a warm JWKS cache (plus bare node:crypto verification of the same token
  * for scale). Both run against the Tessera server under test, while it is otherwise idle.
  */
@@ -11,7 +12,7 @@ import type { Fixture } from './fixtures.ts';
 import { basicHeader, FORM, PATHS, send, type RunningServer } from './servers.ts';
 
 export interface MicroResult {
-  id: 'sdk_get_token_cached' | 'rs_verify_warm_jwks' | 'node_crypto_verify';
+  id: 'sdk_get_token_cached' | 'sdk_get_token_renewal_due' | 'rs_verify_warm_jwks' | 'node_crypto_verify';
   label: string;
   unit: string;
   /** Operations per second, one per run. */
@@ -48,6 +49,28 @@ export async function runMicro(tessera: RunningServer, fixture: Fixture, opts: {
     if (t !== first) throw new Error('TokenClient did not serve the token from its cache');
   };
 
+  // SDK, renewal due: the clock is moved into the refresh margin and the renewal request never
+  // completes, so every call serves the still-valid token while one renewal is in flight.
+  let shift = 0;
+  const tokenEndpoint = tessera.origin + PATHS.tessera.token;
+  const renewing = new TokenClient({
+    issuer: tessera.issuer,
+    clientId: basic.client_id,
+    auth: { method: 'client_secret_basic', clientSecret: basic.secret },
+    tokenEndpoint,
+    now: () => Date.now() + shift,
+    totalTimeoutMs: 3_600_000,
+    timeoutMs: 3_600_000,
+    connectTimeoutMs: 3_600_000,
+    fetch: (input, init) => (shift === 0 ? fetch(input, init) : new Promise<Response>(() => undefined)),
+  });
+  const before = await renewing.getToken({ scope: fixture.scope });
+  shift = Math.max(0, before.expiresAt - Date.now() - 20_000);
+  const dueForRenewal = async () => {
+    const t = await renewing.getToken({ scope: fixture.scope });
+    if (t !== before) throw new Error('TokenClient did not serve the valid token while renewing');
+  };
+
   // Resource server: a real Tessera token, keys discovered and fetched once.
   const res = await send(tessera.origin, {
     method: 'POST',
@@ -75,6 +98,7 @@ export async function runMicro(tessera: RunningServer, fixture: Fixture, opts: {
 
   const cases: Array<[MicroResult['id'], string, string, () => unknown]> = [
     ['sdk_get_token_cached', 'SDK TokenClient.getToken (cache hit)', 'calls/s', cached],
+    ['sdk_get_token_renewal_due', 'SDK TokenClient.getToken (renewal due, in flight)', 'calls/s', dueForRenewal],
     ['rs_verify_warm_jwks', 'resource-server verifyAccessToken (warm JWKS)', 'verifications/s', verifyOnce],
     ['node_crypto_verify', 'bare node:crypto ES256 verify + claims (for scale)', 'verifications/s', bare],
   ];

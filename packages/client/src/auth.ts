@@ -1,17 +1,15 @@
 /**
  * Client authentication at the token endpoint (RFC 6749 §2.3, RFC 7523 §2.2, OIDC Core §9).
  */
-import type { KeyObject } from 'node:crypto';
-import type { JWK } from 'jose';
 import { CLIENT_ASSERTION_TYPE_JWT_BEARER } from '../../server/src/shared/oauth.ts';
-import { createClientAssertion, privateKeySigner, secretSigner, type AssertionSigner, type HmacAlg } from './assertion.ts';
+import { createClientAssertion, privateKeySigner, secretSigner, type AssertionSigner, type HmacAlg, type PrivateKeyInput } from './assertion.ts';
 
 /** How the client proves its identity. */
 export type ClientAuth =
   | { method: 'client_secret_basic'; clientSecret: string }
   | { method: 'client_secret_post'; clientSecret: string }
   | { method: 'client_secret_jwt'; clientSecret: string; alg?: HmacAlg }
-  | { method: 'private_key_jwt'; privateKey: JWK | string | KeyObject; kid?: string; alg?: string };
+  | { method: 'private_key_jwt'; privateKey: PrivateKeyInput; kid?: string; alg?: string };
 
 /** Everything needed to authenticate one request; built once per client. */
 export interface PreparedAuth {
@@ -45,7 +43,8 @@ export function formEncode(value: string): string {
 
 /** The `Authorization` header value for client_secret_basic: id and secret are form-encoded first (RFC 6749 §2.3.1). */
 export function basicAuthorization(clientId: string, clientSecret: string): string {
-  return `Basic ${Buffer.from(`${formEncode(clientId)}:${formEncode(clientSecret)}`, 'utf8').toString('base64')}`;
+  // Form encoding leaves only ASCII, so btoa (Latin-1 in, base64 out) is exact here.
+  return `Basic ${btoa(`${formEncode(clientId)}:${formEncode(clientSecret)}`)}`;
 }
 
 /** Adds the client's credentials to a token request's headers and form body. */

@@ -1,5 +1,6 @@
 /**
- * In-memory token cache with single-flight: concurrent callers for the same key share one fetch.
+ * Token cache types: what callers get (`AccessToken`), what a cache stores (`CachedToken`) and the
+ * pluggable store interface (`TokenCacheStore`) for caches shared between processes.
  */
 
 /** An access token as handed to callers. */
@@ -13,19 +14,38 @@ export interface AccessToken {
   scope: string;
 }
 
-interface Entry {
+/** A cached token with its schedule (epoch milliseconds). */
+export interface CachedToken {
   token: AccessToken;
-  /** From this instant (epoch ms) the token is renewed rather than served. */
+  /** From this instant a renewal is started in the background; the token is still served. */
   renewAt: number;
+  /** Until this instant the token is served (its expiry less a small skew allowance). */
+  usableUntil: number;
 }
 
-/** Share of a token's lifetime that must remain for it to be served from cache. */
+/**
+ * A token cache shared beyond one `TokenClient`, e.g. by the replicas of a service (see
+ * `RedisTokenCache`). Each client always keeps its own in-memory copy too, so the store is read
+ * only when that copy is missing or due for renewal, and written with every new token.
+ * Keys name the issuer, client id, scope and resources; values hold bearer tokens, so the store
+ * must be as private as the tokens' use. Failures of the store are reported to `onError` and
+ * otherwise ignored (the client then behaves as if the store were empty).
+ */
+export interface TokenCacheStore {
+  get(key: string): Promise<CachedToken | undefined> | CachedToken | undefined;
+  /** Stores `entry`; it may be dropped once `entry.token.expiresAt` has passed. */
+  set(key: string, entry: CachedToken): Promise<void> | void;
+  /** Drops the entry of `key` when it holds `accessToken` (any entry when omitted). */
+  delete(key: string, accessToken?: string): Promise<void> | void;
+}
+
+/** Share of a token's lifetime that must remain for it to be served without a renewal starting. */
 export const MIN_REMAINING_LIFE_RATIO = 0.1;
 
 /**
- * When to stop serving a token received at `receivedAt`: `marginMs` before expiry (capped at half
- * the lifetime, so short-lived tokens are still reused), but never later than when 10% of its
- * lifetime remains.
+ * When to start renewing a token received at `receivedAt`: `marginMs` before expiry (capped at
+ * half the lifetime, so short-lived tokens are still reused), but never later than when 10% of
+ * its lifetime remains.
  */
 export function renewalTime(receivedAt: number, expiresAt: number, marginMs: number): number {
   const life = Math.max(0, expiresAt - receivedAt);
@@ -33,51 +53,36 @@ export function renewalTime(receivedAt: number, expiresAt: number, marginMs: num
   return expiresAt - lead;
 }
 
-export class TokenCache {
-  readonly #entries = new Map<string, Entry>();
-  readonly #inflight = new Map<string, Promise<AccessToken>>();
+/** Until when a token is served: its expiry less `skewMs`, but at most 10% of its lifetime earlier. */
+export function usableUntil(receivedAt: number, expiresAt: number, skewMs: number): number {
+  const life = Math.max(0, expiresAt - receivedAt);
+  return expiresAt - Math.min(skewMs, life * MIN_REMAINING_LIFE_RATIO);
+}
 
-  /** The cached token for `key` if it is still before its renewal time. */
-  get(key: string, now: number): AccessToken | undefined {
+/** A plain in-memory `TokenCacheStore`, e.g. to share tokens between several clients of one process. */
+export class MemoryTokenCache implements TokenCacheStore {
+  readonly #entries = new Map<string, CachedToken>();
+  readonly #now: () => number;
+
+  constructor(options: { now?: () => number } = {}) {
+    this.#now = options.now ?? Date.now;
+  }
+
+  get(key: string): CachedToken | undefined {
     const entry = this.#entries.get(key);
-    if (entry === undefined) return undefined;
-    if (now < entry.renewAt) return entry.token;
-    this.#entries.delete(key);
-    return undefined;
-  }
-
-  /**
-   * Returns the cached token or runs `fetcher` once for all concurrent callers of `key`. The result
-   * is cached until `renewAt` as computed by `schedule`.
-   */
-  async getOrFetch(
-    key: string,
-    now: () => number,
-    fetcher: () => Promise<{ token: AccessToken; renewAt: number }>,
-  ): Promise<AccessToken> {
-    const cached = this.get(key, now());
-    if (cached) return cached;
-    let pending = this.#inflight.get(key);
-    if (pending === undefined) {
-      pending = fetcher()
-        .then(({ token, renewAt }) => {
-          Object.freeze(token);
-          this.#entries.set(key, { token, renewAt });
-          return token;
-        })
-        .finally(() => this.#inflight.delete(key));
-      this.#inflight.set(key, pending);
+    if (entry && entry.token.expiresAt <= this.#now()) {
+      this.#entries.delete(key);
+      return undefined;
     }
-    return pending;
+    return entry;
   }
 
-  /** Drops the token cached under `key`; with `accessToken`, only if it is that token. */
+  set(key: string, entry: CachedToken): void {
+    this.#entries.set(key, entry);
+  }
+
   delete(key: string, accessToken?: string): void {
     const entry = this.#entries.get(key);
     if (entry && (accessToken === undefined || entry.token.accessToken === accessToken)) this.#entries.delete(key);
-  }
-
-  clear(): void {
-    this.#entries.clear();
   }
 }

@@ -3,7 +3,7 @@
  */
 import { metadataUrls } from '../../server/src/shared/oauth.ts';
 import { DiscoveryError, TransportError } from './errors.ts';
-import { fetchWithTimeout, withRetry, type RetryPolicy } from './retry.ts';
+import { fetchWithTimeout, withRetry, type RequestLimits, type RetryPolicy } from './retry.ts';
 
 /** The metadata members the client relies on; the rest is passed through untouched. */
 export interface DiscoveredMetadata {
@@ -14,10 +14,10 @@ export interface DiscoveredMetadata {
 
 export interface DiscoveryContext {
   fetch: typeof fetch;
-  timeoutMs: number;
+  /** Per-request limits; `signal` (cancellation, total timeout) stops discovery at once. */
+  limits: RequestLimits;
   retry: RetryPolicy;
 }
-
 
 /** Fetches and validates the issuer's metadata; the `issuer` member must equal `issuer` exactly. */
 export async function discover(issuer: string, context: DiscoveryContext): Promise<DiscoveredMetadata> {
@@ -27,6 +27,7 @@ export async function discover(issuer: string, context: DiscoveryContext): Promi
     try {
       document = await fetchDocument(url, context);
     } catch (error) {
+      if (context.limits.signal?.aborted) throw context.limits.signal.reason;
       failures.push(error instanceof Error ? error.message : String(error));
       continue;
     }
@@ -37,8 +38,9 @@ export async function discover(issuer: string, context: DiscoveryContext): Promi
 
 async function fetchDocument(url: string, context: DiscoveryContext): Promise<unknown> {
   const response = await withRetry(
-    () => fetchWithTimeout(context.fetch, url, { headers: { accept: 'application/json' }, redirect: 'error' }, context.timeoutMs),
+    () => fetchWithTimeout(context.fetch, url, { headers: { accept: 'application/json' }, redirect: 'error' }, context.limits),
     context.retry,
+    context.limits.signal,
   );
   if (response.status !== 200) {
     await response.body?.cancel().catch(() => undefined);

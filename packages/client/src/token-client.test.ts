@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, type CryptoKey, type JWK } from 'jose';
 import { CLIENT_ASSERTION_TYPE_JWT_BEARER } from '../../server/src/shared/oauth.ts';
-import { DiscoveryError, TokenClient, TokenError, TransportError, type TokenClientOptions } from './index.ts';
+import { DiscoveryError, TokenClient, TokenError, TransportError, type AccessToken, type TokenClientOptions, type TokenRequest } from './index.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Minimal authorization server: metadata, token endpoint (scripted answers) and a protected API.
@@ -154,6 +154,22 @@ function recordingSleep(): { delays: number[]; sleep: (ms: number) => Promise<vo
   return { delays, sleep: async (ms) => void delays.push(ms) };
 }
 
+/** Polls `condition` (every 5 ms, up to 5 s). */
+async function waitFor(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 1000 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.ok(condition(), 'condition not reached within 5 s');
+}
+
+/** Calls getToken until it returns `accessToken` (a background renewal landing). */
+async function waitForToken(c: TokenClient, accessToken: string, request: TokenRequest = {}): Promise<AccessToken> {
+  let token = await c.getToken(request);
+  for (let i = 0; i < 1000 && token.accessToken !== accessToken; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    token = await c.getToken(request);
+  }
+  return token;
+}
+
 // ---------------------------------------------------------------------------------------------
 
 const as = new FakeAuthorizationServer();
@@ -244,26 +260,34 @@ describe('caching', () => {
     assert.deepEqual(token, { accessToken: 'x', tokenType: 'bearer', expiresAt: now + 120_000, scope: 'read' });
   });
 
+  // Renewal starts at the refresh margin; the caller that notices gets the still-valid token at
+  // once and the new one replaces it when the background request completes.
   it('renews ahead of expiry by the refresh margin', async () => {
     let now = 1_700_000_000_000;
     const c = client({ now: () => now, refreshMarginSeconds: 30 });
     await c.getToken(); // expires_in 300
     now += 269_000;
     assert.equal((await c.getToken()).accessToken, 'token-1');
+    assert.equal(as.tokenCalls.length, 1);
     now += 2_000;
-    assert.equal((await c.getToken()).accessToken, 'token-2');
+    assert.equal((await c.getToken()).accessToken, 'token-1', 'still valid: served while renewing');
+    await waitFor(() => as.tokenCalls.length === 2);
+    assert.equal((await waitForToken(c, 'token-2')).accessToken, 'token-2');
     assert.equal(as.tokenCalls.length, 2);
   });
 
-  it('never serves a token with less than 10% of its life left', async () => {
+  it('starts renewing when less than 10% of the life is left', async () => {
     let now = 1_700_000_000_000;
     as.expiresIn = 3600;
     const c = client({ now: () => now, refreshMarginSeconds: 30 });
     await c.getToken();
     now += 3_239_000;
     assert.equal((await c.getToken()).accessToken, 'token-1');
+    assert.equal(as.tokenCalls.length, 1);
     now += 2_000; // 359 s left: below 10% of 3600 s
-    assert.equal((await c.getToken()).accessToken, 'token-2');
+    await c.getToken();
+    assert.equal((await waitForToken(c, 'token-2')).accessToken, 'token-2');
+    assert.equal(as.tokenCalls.length, 2);
   });
 
   it('invalidate drops the cached token', async () => {

@@ -5,10 +5,11 @@ import { TokenError, TransportError } from './errors.ts';
 import type { AccessToken } from './cache.ts';
 
 /**
- * Reads a token endpoint response. 200 → the token (expiry measured from `sentAt`);
- * a JSON body with `error` → `TokenError`; anything else → `TransportError`.
+ * Reads a token endpoint response. 200 → the token (expiry measured from `sentAt`; without
+ * `expires_in`, `defaultLifetimeSeconds`); a JSON body with `error` → `TokenError`; anything else
+ * → `TransportError`.
  */
-export async function readTokenResponse(response: Response, sentAt: number, requestedScope: string): Promise<AccessToken> {
+export async function readTokenResponse(response: Response, sentAt: number, requestedScope: string, defaultLifetimeSeconds = 0): Promise<AccessToken> {
   let text: string;
   try {
     text = await response.text();
@@ -28,16 +29,16 @@ export async function readTokenResponse(response: Response, sentAt: number, requ
     throw new TransportError(`token endpoint answered ${response.status}`, { status: response.status });
   }
   if (!body) throw new TransportError('token response is not a JSON object', { status: 200 });
-  return toAccessToken(body, sentAt, requestedScope);
+  return toAccessToken(body, sentAt, requestedScope, defaultLifetimeSeconds);
 }
 
-function toAccessToken(body: Record<string, unknown>, sentAt: number, requestedScope: string): AccessToken {
+function toAccessToken(body: Record<string, unknown>, sentAt: number, requestedScope: string, defaultLifetimeSeconds: number): AccessToken {
   const { access_token, token_type, expires_in, scope } = body;
   if (typeof access_token !== 'string' || access_token === '') throw new TransportError('token response has no access_token', { status: 200 });
   if (typeof token_type !== 'string' || token_type.toLowerCase() !== 'bearer') {
     throw new TransportError(`unsupported token_type ${String(token_type)}`, { status: 200 });
   }
-  const lifetime = expires_in === undefined ? 0 : Number(expires_in);
+  const lifetime = expires_in === undefined || expires_in === null ? defaultLifetimeSeconds : Number(expires_in);
   if (!Number.isFinite(lifetime) || lifetime < 0) throw new TransportError('token response has an invalid expires_in', { status: 200 });
   if (scope !== undefined && typeof scope !== 'string') throw new TransportError('token response has an invalid scope', { status: 200 });
   return {
