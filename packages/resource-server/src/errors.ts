@@ -30,13 +30,16 @@ export class BearerError extends Error {
   readonly scopes: readonly string[];
   readonly wwwAuthenticate: string;
   readonly reason: string;
+  /** The client of a valid token that lacked a scope. */
+  readonly clientId: string | undefined;
 
-  constructor(realm: string, error: BearerErrorCode | undefined, reason: string, scopes: readonly string[] = []) {
+  constructor(realm: string, error: BearerErrorCode | undefined, reason: string, scopes: readonly string[] = [], clientId?: string) {
     super(error ? DESCRIPTIONS[error] : 'Bearer token required');
     this.error = error;
     this.status = error ? STATUS[error] : 401;
     this.scopes = scopes;
     this.reason = reason;
+    this.clientId = clientId;
     this.wwwAuthenticate = bearerChallenge(realm, error, scopes);
   }
 
@@ -46,6 +49,9 @@ export class BearerError extends Error {
   }
 }
 
+/** `Retry-After` of a 503 when nothing better is known. */
+const DEFAULT_RETRY_AFTER_SECONDS = 5;
+
 /**
  * The verifier could not reach a decision: JWKS, discovery or introspection failed. Answer 503;
  * the token itself may be fine.
@@ -53,9 +59,12 @@ export class BearerError extends Error {
 export class VerifierUnavailableError extends Error {
   override readonly name = 'VerifierUnavailableError';
   readonly status = 503;
+  /** When to try again, for the `Retry-After` header of the 503. */
+  readonly retryAfterSeconds: number;
 
-  constructor(message: string, options: { cause?: unknown } = {}) {
+  constructor(message: string, options: { cause?: unknown; retryAfterSeconds?: number } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.retryAfterSeconds = Math.max(1, Math.ceil(options.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS));
   }
 }
 

@@ -10,16 +10,12 @@ import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 import express from 'express';
 import Fastify from 'fastify';
+import { bearerAuth, expressBearer, requireScopes } from './express.ts';
+import { fastifyBearer, fastifyBearerAuth, fastifyRequireScopes } from './fastify.ts';
 import {
-  bearerAuth,
   BearerError,
   createVerifier,
-  expressBearer,
   extractBearerToken,
-  fastifyBearer,
-  fastifyBearerAuth,
-  fastifyRequireScopes,
-  requireScopes,
   VerifierUnavailableError,
   verifyAccessToken,
   type Verifier,
@@ -52,6 +48,8 @@ class FakeIssuer {
   published: SigningKey[] = [];
   jwksRequests = 0;
   jwksStatus = 200;
+  /** Cache-Control of the JWKS response, if any. */
+  jwksCacheControl: string | undefined;
   /** Introspection answers by token; unknown tokens are inactive. */
   introspectionResults = new Map<string, Record<string, unknown>>();
   introspectionCalls: Array<{ authorization: string | undefined; form: URLSearchParams }> = [];
@@ -114,6 +112,7 @@ class FakeIssuer {
     }
     if (path === '/jwks') {
       this.jwksRequests++;
+      if (this.jwksCacheControl !== undefined) res.setHeader('cache-control', this.jwksCacheControl);
       return json(res, this.jwksStatus, { keys: this.published.map((k) => k.publicJwk) });
     }
     if (path === '/introspect' && req.method === 'POST') {
@@ -175,6 +174,7 @@ before(async () => {
 after(() => issuer.stop());
 beforeEach(() => {
   issuer.jwksStatus = 200;
+  issuer.jwksCacheControl = undefined;
   issuer.introspectionStatus = 200;
   issuer.introspectionCalls = [];
   issuer.introspectionResults.clear();
@@ -263,16 +263,25 @@ describe('JWT mode', () => {
     await expectBearerError(verifier.verify(`${h}.${p}.AAAA`), 401, 'invalid_token');
   });
 
-  it('unknown kid: no refetch during cooldown, rotation picked up after it', async () => {
+  it('unknown kid: one refetch at once, then none during the cooldown, rotation picked up after it', async () => {
     const original = issuer.published;
     try {
-      const cooling = createVerifier(options({ jwks: { cooldownMs: 60_000 } }));
+      let clock = Date.now();
+      const cooling = createVerifier(options({ jwks: { cooldownMs: 60_000 }, now: () => clock }));
       await cooling.verify(await issuer.mint());
       const fetches = issuer.jwksRequests;
+      const stranger = await issuer.newKey('ES256');
+      await expectBearerError(cooling.verify(await issuer.mint({}, { key: stranger })), 401, 'invalid_token');
+      assert.equal(issuer.jwksRequests, fetches + 1, 'the first unknown kid refetches at once');
       const rotated = await issuer.newKey('ES256');
       issuer.published = [...original, rotated];
       await expectBearerError(cooling.verify(await issuer.mint({}, { key: rotated })), 401, 'invalid_token');
-      assert.equal(issuer.jwksRequests, fetches, 'no JWKS fetch during cooldown');
+      await expectBearerError(cooling.verify(await issuer.mint({}, { key: stranger })), 401, 'invalid_token');
+      assert.equal(issuer.jwksRequests, fetches + 1, 'no JWKS fetch during cooldown');
+      clock += 60_000;
+      assert.equal((await cooling.verify(await issuer.mint({}, { key: rotated }))).clientId, 'svc-a');
+      assert.equal(issuer.jwksRequests, fetches + 2, 'refetched once the cooldown is over');
+      issuer.published = original;
 
       const eager = createVerifier(options({ jwks: { cooldownMs: 0 } }));
       await eager.verify(await issuer.mint());
@@ -280,7 +289,7 @@ describe('JWT mode', () => {
       issuer.published = [next];
       const verified = await eager.verify(await issuer.mint({}, { key: next }));
       assert.equal(verified.clientId, 'svc-a');
-      assert.equal(issuer.jwksRequests, fetches + 2, 'one initial fetch and one refetch for the new kid');
+      assert.equal(issuer.jwksRequests, fetches + 4, 'one initial fetch and one refetch for the new kid');
     } finally {
       issuer.published = original;
     }
@@ -292,12 +301,19 @@ describe('JWT mode', () => {
     assert.equal(verified.issuer, 'https://issuer.invalid');
   });
 
-  it('an unreachable JWKS is VerifierUnavailableError, not invalid_token', async () => {
+  it('an unreachable JWKS is VerifierUnavailableError, not invalid_token, retried after Retry-After', async () => {
     issuer.jwksStatus = 500;
-    const fresh = createVerifier(options());
+    let clock = Date.now();
+    const fresh = createVerifier(options({ now: () => clock, jwks: { cooldownMs: 4_000 } }));
     const error = await rejection(fresh.verify(await issuer.mint()));
     assert.ok(error instanceof VerifierUnavailableError, String(error));
+    assert.equal(error.retryAfterSeconds, 4);
     issuer.jwksStatus = 200;
+    const requests = issuer.jwksRequests;
+    const again = await rejection(fresh.verify(await issuer.mint()));
+    assert.ok(again instanceof VerifierUnavailableError, String(again));
+    assert.equal(issuer.jwksRequests, requests, 'no fetch before Retry-After');
+    clock += 4_000;
     assert.equal((await fresh.verify(await issuer.mint())).clientId, 'svc-a');
   });
 
