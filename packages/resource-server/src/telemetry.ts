@@ -53,6 +53,8 @@ export class Telemetry {
   #duration: ReturnType<OtelMeter['createHistogram']> | undefined;
   /** Settles once the API is loaded or known absent. */
   readonly ready: Promise<void>;
+  /** True once `ready` has settled. */
+  settled = false;
 
   constructor(enabled: boolean) {
     this.ready = enabled
@@ -65,6 +67,9 @@ export class Telemetry {
           this.#duration = meter.createHistogram('tessera.rs.verify.duration', { description: 'Access token verification time', unit: 'ms' });
         })
       : Promise.resolve();
+    void this.ready.finally(() => {
+      this.settled = true;
+    });
   }
 
   /** Starts a verification; call the returned function once with its outcome. */

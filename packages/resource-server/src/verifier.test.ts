@@ -47,6 +47,7 @@ class FakeIssuer {
   /** Keys currently published in the JWKS. */
   published: SigningKey[] = [];
   jwksRequests = 0;
+  metadataRequests = 0;
   jwksStatus = 200;
   /** Cache-Control of the JWKS response, if any. */
   jwksCacheControl: string | undefined;
@@ -103,6 +104,7 @@ class FakeIssuer {
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const path = new URL(req.url ?? '/', this.origin).pathname;
     if (path === '/.well-known/oauth-authorization-server') {
+      this.metadataRequests++;
       return json(res, 200, {
         issuer: this.issuer,
         token_endpoint: `${this.origin}/token`,
@@ -606,5 +608,248 @@ describe('adapters', () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Issue 12: key hygiene, flexibility, refusals reported, more adapters, telemetry.
+// ---------------------------------------------------------------------------------------------
+
+/** A clock tests move by hand. */
+function manualClock(): { now: () => number; advance(ms: number): void } {
+  let t = Date.now();
+  return { now: () => t, advance: (ms) => void (t += ms) };
+}
+
+describe('key hygiene', () => {
+  it('honours the JWKS Cache-Control max-age', async () => {
+    issuer.jwksCacheControl = 'public, max-age=60';
+    const clock = manualClock();
+    const v = createVerifier(options({ now: clock.now }));
+    await v.verify(await issuer.mint());
+    const start = issuer.jwksRequests;
+    clock.advance(59_000);
+    await v.verify(await issuer.mint());
+    assert.equal(issuer.jwksRequests, start, 'fresh for max-age');
+    clock.advance(2_000);
+    await v.verify(await issuer.mint());
+    assert.equal(issuer.jwksRequests, start + 1, 'refetched once max-age passed');
+  });
+
+  it('bounds max-age by minCacheMs and maxCacheMs; no-store counts as the minimum', async () => {
+    const clock = manualClock();
+    issuer.jwksCacheControl = 'max-age=1';
+    const short = createVerifier(options({ now: clock.now, jwks: { minCacheMs: 20_000, maxCacheMs: 100_000 } }));
+    await short.verify(await issuer.mint());
+    let start = issuer.jwksRequests;
+    clock.advance(10_000);
+    await short.verify(await issuer.mint());
+    assert.equal(issuer.jwksRequests, start, 'max-age=1 raised to minCacheMs');
+    clock.advance(11_000);
+    await short.verify(await issuer.mint());
+    assert.equal(issuer.jwksRequests, start + 1);
+
+    issuer.jwksCacheControl = 'public, max-age=86400';
+    const long = createVerifier(options({ now: clock.now, jwks: { minCacheMs: 20_000, maxCacheMs: 100_000 } }));
+    await long.verify(await issuer.mint());
+    start = issuer.jwksRequests;
+    clock.advance(101_000);
+    await long.verify(await issuer.mint());
+    assert.equal(issuer.jwksRequests, start + 1, 'a day of max-age capped to maxCacheMs');
+
+    issuer.jwksCacheControl = 'no-store';
+    const none = createVerifier(options({ now: clock.now, jwks: { minCacheMs: 20_000 } }));
+    await none.verify(await issuer.mint());
+    start = issuer.jwksRequests;
+    clock.advance(21_000);
+    await none.verify(await issuer.mint());
+    assert.equal(issuer.jwksRequests, start + 1);
+  });
+
+  it('reload() refetches the keys at once: a withdrawn key stops verifying', async () => {
+    const original = issuer.published;
+    try {
+      const v = createVerifier(options());
+      const token = await issuer.mint();
+      await v.verify(token);
+      const replacement = await issuer.newKey('ES256');
+      issuer.published = [replacement];
+      await v.verify(token); // still cached
+      const start = issuer.jwksRequests;
+      await v.reload();
+      assert.equal(issuer.jwksRequests, start + 1);
+      await expectBearerError(v.verify(token), 401, 'invalid_token');
+      assert.equal((await v.verify(await issuer.mint({}, { key: replacement }))).clientId, 'svc-a');
+    } finally {
+      issuer.published = original;
+    }
+  });
+
+  it('reload() rejects with VerifierUnavailableError when the JWKS cannot be fetched', async () => {
+    const v = createVerifier(options());
+    await v.verify(await issuer.mint());
+    issuer.jwksStatus = 503;
+    assert.ok((await rejection(v.reload())) instanceof VerifierUnavailableError);
+  });
+
+  it('keeps the keys it has when a scheduled refetch fails', async () => {
+    issuer.jwksCacheControl = 'max-age=60';
+    const clock = manualClock();
+    const v = createVerifier(options({ now: clock.now }));
+    await v.verify(await issuer.mint());
+    issuer.jwksStatus = 500;
+    clock.advance(61_000);
+    assert.equal((await v.verify(await issuer.mint())).clientId, 'svc-a');
+  });
+
+  it('verified-token cache: hits until min(ttl, exp), cleared by reload() and by a withdrawn key', async () => {
+    const clock = manualClock();
+    const events: boolean[] = [];
+    const v = createVerifier(options({ now: clock.now, clockSkewSeconds: 0, tokenCache: { ttlMs: 60_000 }, onVerifySuccess: (e) => void events.push(e.cached) }));
+    const exp = Math.floor(clock.now() / 1000) + 20;
+    const token = await issuer.mint({ exp });
+    await v.verify(token);
+    await v.verify(token);
+    assert.deepEqual(events, [false, true]);
+    // Scopes are checked on every call, cached or not.
+    await expectBearerError(v.verify(token, { scopes: ['admin'] }), 403, 'insufficient_scope');
+    await v.reload();
+    await v.verify(token);
+    assert.deepEqual(events, [false, true, false], 'reload() forgot the token');
+    clock.advance(21_000);
+    await expectBearerError(v.verify(token), 401, 'invalid_token');
+
+    const original = issuer.published;
+    try {
+      const second = await issuer.mint();
+      await v.verify(second);
+      issuer.published = [await issuer.newKey('ES256')];
+      await v.reload();
+      await expectBearerError(v.verify(second), 401, 'invalid_token');
+    } finally {
+      issuer.published = original;
+    }
+  });
+
+  it('verifyAccessToken with inline options: 50 calls → 1 discovery + 1 JWKS fetch', async () => {
+    const metadata = issuer.metadataRequests;
+    const jwks = issuer.jwksRequests;
+    const token = await issuer.mint();
+    for (let i = 0; i < 50; i++) {
+      const verified = await verifyAccessToken(token, { issuer: issuer.issuer, audience: API, realm: 'inline-options', jwks: { cooldownMs: 10_000 } });
+      assert.equal(verified.clientId, 'svc-a');
+    }
+    assert.equal(issuer.metadataRequests, metadata + 1);
+    assert.equal(issuer.jwksRequests, jwks + 1);
+    // Other values → another verifier.
+    await verifyAccessToken(token, { issuer: issuer.issuer, audience: API, realm: 'inline-options-2' });
+    assert.equal(issuer.jwksRequests, jwks + 2);
+  });
+});
+
+describe('flexible verification', () => {
+  const other = new FakeIssuer();
+  before(async () => {
+    await other.start();
+    other.published = [await other.newKey('ES256')];
+  });
+  after(() => other.stop());
+
+  it('several issuers, each with its own discovery and JWKS', async () => {
+    const v = createVerifier({ issuers: [issuer.issuer, { issuer: other.issuer }], audience: API });
+    const otherToken = await new SignJWT({ iss: other.issuer, sub: 'svc-b', client_id: 'svc-b', aud: API, jti: 'j', iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 60 })
+      .setProtectedHeader({ alg: 'ES256', kid: other.published[0]!.kid, typ: 'at+jwt' })
+      .sign(other.published[0]!.privateKey);
+    assert.equal((await v.verify(await issuer.mint())).clientId, 'svc-a');
+    assert.equal((await v.verify(otherToken)).clientId, 'svc-b');
+    assert.equal(other.jwksRequests, 1);
+    await expectBearerError(v.verify(await issuer.mint({ iss: 'https://stranger.example' })), 401, 'invalid_token');
+    // A token naming one issuer but signed with the other's key.
+    await expectBearerError(v.verify(await issuer.mint({ iss: other.issuer })), 401, 'invalid_token');
+  });
+
+  it('several audiences: any one of them matches', async () => {
+    const v = createVerifier(options({ audience: ['https://a.example', API] }));
+    assert.equal((await v.verify(await issuer.mint({ aud: 'https://a.example' }))).clientId, 'svc-a');
+    assert.equal((await v.verify(await issuer.mint({ aud: API }))).clientId, 'svc-a');
+    await expectBearerError(v.verify(await issuer.mint({ aud: 'https://c.example' })), 401, 'invalid_token');
+  });
+
+  it('RFC 9068 checks on by default, relaxable per issuer', async () => {
+    const plain = await issuer.mint({ azp: 'svc-z' }, { header: { typ: 'JWT' }, omit: ['client_id', 'jti', 'iat', 'sub'] });
+    await expectBearerError(createVerifier(options()).verify(plain), 401, 'invalid_token');
+    const relaxed = createVerifier({ issuers: [{ issuer: issuer.issuer, rfc9068: false }], audience: API });
+    const verified = await relaxed.verify(plain);
+    assert.equal(verified.clientId, 'svc-z');
+    assert.equal(verified.subject, 'svc-z');
+    assert.equal(verified.jti, undefined);
+    // Still signature, iss, aud and exp.
+    await expectBearerError(relaxed.verify(await issuer.mint({ exp: Math.floor(Date.now() / 1000) - 600 })), 401, 'invalid_token');
+    await expectBearerError(relaxed.verify(await issuer.mint({ aud: 'https://c.example' })), 401, 'invalid_token');
+  });
+
+  it('custom claim checks refuse with their reason', async () => {
+    const logger = memoryLogger();
+    const v = createVerifier(options({
+      logger,
+      validateClaims: (token) => (token.claims.tenant === 'acme' ? true : `tenant ${String(token.claims.tenant)} not served`),
+    }));
+    assert.equal((await v.verify(await issuer.mint({ tenant: 'acme' }))).clientId, 'svc-a');
+    await expectBearerError(v.verify(await issuer.mint({ tenant: 'umbrella' })), 401, 'invalid_token');
+    assert.match(logger.lines.at(-1)!, /tenant umbrella not served/);
+    const throwing = createVerifier(options({ validateClaims: () => { throw new Error('boom'); } }));
+    await expectBearerError(throwing.verify(await issuer.mint()), 401, 'invalid_token');
+    const falsy = createVerifier(options({ validateClaims: async () => false }));
+    await expectBearerError(falsy.verify(await issuer.mint()), 401, 'invalid_token');
+  });
+
+  it('any-of and all-of scopes', async () => {
+    const token = await issuer.mint({ scope: 'read' });
+    assert.equal((await verifier.verify(token, { anyScopes: ['write', 'read'] })).clientId, 'svc-a');
+    const error = await expectBearerError(verifier.verify(token, { anyScopes: ['write', 'admin'] }), 403, 'insufficient_scope');
+    assert.match(error.wwwAuthenticate, /scope="write admin"/);
+    await expectBearerError(verifier.verify(token, { scopes: ['read', 'write'] }), 403, 'insufficient_scope');
+  });
+
+  it('optional authentication: no token passes, a bad token does not', async () => {
+    assert.equal(await verifier.authenticate({ authorization: undefined }, { optional: true }), undefined);
+    await expectBearerError(verifier.authenticate({ authorization: 'Bearer nope' }, { optional: true }), 401, 'invalid_token');
+    assert.equal((await verifier.authenticate({ authorization: `Bearer ${await issuer.mint()}` }, { optional: true }))!.clientId, 'svc-a');
+  });
+
+  it('every refusal reaches the logger and onVerifyFailure with its reason (401, 400, 403, 503)', async () => {
+    const logger = memoryLogger();
+    const events: Array<{ status: number; error: string | undefined; reason: string; clientId?: string }> = [];
+    const v = createVerifier(options({ logger, onVerifyFailure: (e) => void events.push(e) }));
+    await rejection(v.authenticate({ authorization: undefined }));
+    await rejection(v.authenticate({ authorization: 'Bearer a b' }));
+    await rejection(v.verify(await issuer.mint({ scope: 'read' }), { scopes: ['payments'] }));
+    assert.throws(() => v.authorize({ clientId: 'svc-a', subject: 'svc-a', scopes: [], audience: [API], issuer: issuer.issuer, expiresAt: 0, jti: 'x', claims: {} }, { scopes: ['admin'] }));
+    const down = createVerifier(options({ logger, onVerifyFailure: (e) => void events.push(e), jwks: { uri: `${issuer.origin}/missing` } }));
+    await rejection(down.verify(await issuer.mint()));
+    assert.deepEqual(events.map((e) => [e.status, e.error]), [[401, undefined], [400, 'invalid_request'], [403, 'insufficient_scope'], [403, 'insufficient_scope'], [503, undefined]]);
+    assert.equal(events[2]!.clientId, 'svc-a');
+    assert.match(events[0]!.reason, /no bearer token/);
+    assert.equal(logger.lines.length, 5);
+    assert.match(logger.lines[3]!, /\(403\).*missing scope admin/);
+  });
+
+  it('a throwing hook does not change the answer', async () => {
+    const v = createVerifier(options({ onVerifyFailure: () => { throw new Error('hook'); }, onVerifySuccess: () => { throw new Error('hook'); } }));
+    assert.equal((await v.verify(await issuer.mint())).clientId, 'svc-a');
+    await expectBearerError(v.verify('x.y.z'), 401, 'invalid_token');
+  });
+
+  it('rejects bad new options eagerly', () => {
+    assert.throws(() => createVerifier({ audience: API }), /exactly one of issuer and issuers/);
+    assert.throws(() => createVerifier({ issuer: issuer.issuer, issuers: [issuer.issuer], audience: API }), /exactly one/);
+    assert.throws(() => createVerifier({ issuers: [], audience: API }), /non-empty/);
+    assert.throws(() => createVerifier({ issuers: [issuer.issuer, issuer.issuer], audience: API }), /distinct/);
+    assert.throws(() => createVerifier({ issuers: [issuer.issuer, other.issuer], audience: API, introspection: { clientId: 'a', clientSecret: 'b' } }), /single issuer/);
+    assert.throws(() => createVerifier(options({ audience: [] })), /audience/);
+    assert.throws(() => createVerifier(options({ jwks: { minCacheMs: 10, maxCacheMs: 5 } })), /minCacheMs/);
+    assert.throws(() => createVerifier(options({ tokenCache: { ttlMs: 0 } })), /tokenCache.ttlMs/);
+    assert.throws(() => createVerifier(options({ validateClaims: 'yes' as never })), /validateClaims/);
+    assert.throws(() => createVerifier(options({ rfc9068: 'no' as never })), /rfc9068/);
   });
 });

@@ -153,6 +153,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
 
   async function verify(token: string, call: VerifyCallOptions = {}): Promise<VerifiedAccessToken> {
     const { all, any } = requiredScopes(call);
+    if (!telemetry.settled) await telemetry.ready;
     const done = telemetry.start();
     let verified: VerifiedAccessToken | undefined;
     let cached = false;
