@@ -10,6 +10,18 @@ import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 import express from 'express';
 import Fastify from 'fastify';
+import Koa from 'koa';
+import { Hono } from 'hono';
+import { serve } from '@hono/node-server';
+import 'reflect-metadata';
+import { Controller, Get, Module, Req, UseGuards, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { metrics, trace } from '@opentelemetry/api';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import { koaBearer, koaBearerAuth, koaRequireScopes } from './koa.ts';
+import { honoBearer, honoRequireScopes, type BearerVariables } from './hono.ts';
+import { BearerGuard, nestBearerAuth } from './nest.ts';
 import { bearerAuth, expressBearer, requireScopes } from './express.ts';
 import { fastifyBearer, fastifyBearerAuth, fastifyRequireScopes } from './fastify.ts';
 import {
@@ -513,13 +525,19 @@ describe('introspection mode', () => {
 interface Probe {
   status: number;
   wwwAuthenticate: string | null;
+  retryAfter: string | null;
   body: unknown;
 }
 
 async function probe(url: string, authorization?: string): Promise<Probe> {
   const response = await fetch(url, { headers: authorization ? { authorization } : {} });
   const text = await response.text();
-  return { status: response.status, wwwAuthenticate: response.headers.get('www-authenticate'), body: text ? JSON.parse(text) : undefined };
+  return {
+    status: response.status,
+    wwwAuthenticate: response.headers.get('www-authenticate'),
+    retryAfter: response.headers.get('retry-after'),
+    body: text ? JSON.parse(text) : undefined,
+  };
 }
 
 /** The same scenario for both frameworks: /payments needs scope payments, /me any valid token. */
@@ -584,6 +602,7 @@ describe('adapters', () => {
       assert.equal((await probe(`${base}/payments`, `Bearer ${await issuer.mint({ scope: 'read' })}`)).status, 403);
       const down = await probe(`${base}/down`, `Bearer ${await issuer.mint()}`);
       assert.equal(down.status, 503);
+      assert.equal(down.retryAfter, '10', 'Retry-After: the JWKS cooldown');
       assert.deepEqual(down.body, { error: 'temporarily_unavailable', error_description: 'The access token cannot be verified right now' });
     } finally {
       server.closeAllConnections();
@@ -851,5 +870,142 @@ describe('flexible verification', () => {
     assert.throws(() => createVerifier(options({ tokenCache: { ttlMs: 0 } })), /tokenCache.ttlMs/);
     assert.throws(() => createVerifier(options({ validateClaims: 'yes' as never })), /validateClaims/);
     assert.throws(() => createVerifier(options({ rfc9068: 'no' as never })), /rfc9068/);
+  });
+});
+
+describe('more adapters (real frameworks over sockets)', () => {
+  it('koa: koaBearer + koaRequireScopes end to end', async () => {
+    const app = new Koa();
+    const bearer = koaBearer({ verifier });
+    type Mw = Koa.Middleware;
+    const chain = (...mws: Mw[]): Mw => (ctx, next) => mws.reduceRight<() => Promise<void>>((after, mw) => async () => void (await mw(ctx, after)), next)();
+    app.use(async (ctx, next) => {
+      if (ctx.path === '/payments') {
+        return chain(bearer, koaRequireScopes(['payments']), async (c) => {
+          const auth = koaBearerAuth(c);
+          c.body = { clientId: auth.clientId, scopes: auth.scopes };
+        })(ctx, next);
+      }
+      if (ctx.path === '/me') return chain(bearer, async (c) => void (c.body = { clientId: koaBearerAuth(c).clientId }))(ctx, next);
+      return next();
+    });
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      await exerciseAdapter(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('hono: honoBearer + honoRequireScopes end to end, and any-of scopes', async () => {
+    const app = new Hono<{ Variables: BearerVariables }>();
+    const bearer = honoBearer({ verifier });
+    app.get('/payments', bearer, honoRequireScopes(['payments']), (c) => c.json({ clientId: c.get('auth').clientId, scopes: c.get('auth').scopes }));
+    app.get('/me', bearer, (c) => c.json({ clientId: c.get('auth').clientId }));
+    app.get('/either', bearer, honoRequireScopes(['payments', 'read'], { any: true }), (c) => c.json({ ok: true }));
+    const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
+    await new Promise((resolve) => server.once('listening', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      await exerciseAdapter(base);
+      assert.equal((await probe(`${base}/either`, `Bearer ${await issuer.mint({ scope: 'read' })}`)).status, 200);
+      assert.equal((await probe(`${base}/either`, `Bearer ${await issuer.mint({ scope: 'other' })}`)).status, 403);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('nestjs: BearerGuard on the Express platform end to end', async () => {
+    class PaymentsController {
+      payments(req: unknown) {
+        const auth = nestBearerAuth(req);
+        return { clientId: auth.clientId, scopes: auth.scopes };
+      }
+      me(req: unknown) {
+        return { clientId: nestBearerAuth(req).clientId };
+      }
+    }
+    // Decorators applied by hand (the test runner's TypeScript has no legacy decorators).
+    const proto = PaymentsController.prototype;
+    for (const [method, path, guard] of [
+      ['payments', 'payments', new BearerGuard({ verifier, scopes: ['payments'] })],
+      ['me', 'me', new BearerGuard({ verifier })],
+    ] as const) {
+      const descriptor = Object.getOwnPropertyDescriptor(proto, method)!;
+      Req()(proto, method, 0);
+      UseGuards(guard)(proto, method, descriptor);
+      Get(path)(proto, method, descriptor);
+    }
+    Controller()(PaymentsController);
+    class AppModule {}
+    Module({ controllers: [PaymentsController] })(AppModule);
+    const app: INestApplication = await NestFactory.create(AppModule, { logger: false });
+    await app.listen(0, '127.0.0.1');
+    try {
+      await exerciseAdapter(await app.getUrl().then((url) => url.replace('[::1]', '127.0.0.1')));
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('optional adapters let a request without a token through, and requireScopes refusals reach the logger', async () => {
+    const logger = memoryLogger();
+    const shared = createVerifier(options({ logger }));
+    const app = express();
+    app.get('/maybe', expressBearer({ verifier: shared, optional: true }), (req, res) => {
+      res.json({ client: (req as { auth?: { clientId: string } }).auth?.clientId ?? null });
+    });
+    app.get('/admin', expressBearer({ verifier: shared }), requireScopes(['admin']), (_req, res) => void res.json({}));
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      assert.deepEqual((await probe(`${base}/maybe`)).body, { client: null });
+      assert.deepEqual((await probe(`${base}/maybe`, `Bearer ${await issuer.mint()}`)).body, { client: 'svc-a' });
+      assert.equal((await probe(`${base}/maybe`, 'Bearer bad')).status, 401);
+      assert.equal((await probe(`${base}/admin`, `Bearer ${await issuer.mint()}`)).status, 403);
+      assert.match(logger.lines.at(-1)!, /\(403\): missing scope admin \(client svc-a\)/);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+describe('OpenTelemetry', () => {
+  it('records a span and the metrics of each verification when @opentelemetry/api is present', async () => {
+    const spans = new InMemorySpanExporter();
+    const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
+    const metricExporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+    const reader = new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: 3_600_000 });
+    const meterProvider = new MeterProvider({ readers: [reader] });
+    assert.ok(trace.setGlobalTracerProvider(tracerProvider));
+    assert.ok(metrics.setGlobalMeterProvider(meterProvider));
+    try {
+      const v = createVerifier(options());
+      await v.verify(await issuer.mint());
+      await rejection(v.verify('a.b.c'));
+      const finished = spans.getFinishedSpans();
+      assert.deepEqual(finished.map((s) => [s.name, s.attributes['tessera.outcome']]), [
+        ['tessera.verify_access_token', 'success'],
+        ['tessera.verify_access_token', 'invalid_token'],
+      ]);
+      await reader.forceFlush();
+      const exported = metricExporter.getMetrics().flatMap((m) => m.scopeMetrics).flatMap((s) => s.metrics);
+      const counter = exported.find((m) => m.descriptor.name === 'tessera.rs.verifications');
+      assert.ok(counter, 'counter exported');
+      assert.deepEqual(counter.dataPoints.map((p) => [p.attributes['tessera.outcome'], p.value]).sort(), [['invalid_token', 1], ['success', 1]]);
+      assert.ok(exported.some((m) => m.descriptor.name === 'tessera.rs.verify.duration'));
+      const silent = createVerifier(options({ telemetry: false }));
+      await silent.verify(await issuer.mint());
+      assert.equal(spans.getFinishedSpans().length, 2, 'telemetry: false records nothing');
+    } finally {
+      trace.disable();
+      metrics.disable();
+      await meterProvider.shutdown();
+      await tracerProvider.shutdown();
+    }
   });
 });
