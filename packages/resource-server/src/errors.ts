@@ -18,12 +18,30 @@ const STATUS: Record<BearerErrorCode, 400 | 401 | 403> = {
 };
 
 /**
+ * Brands that make `instanceof` work across copies of this module: each entry of the published
+ * package (`.`, `./express`, ...) is bundled on its own, so a verifier built by one entry may throw
+ * errors that another entry's adapter inspects.
+ */
+const BEARER_ERROR = Symbol.for('tessera.resource-server.BearerError');
+const UNAVAILABLE_ERROR = Symbol.for('tessera.resource-server.VerifierUnavailableError');
+
+function branded(value: unknown, brand: symbol): boolean {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
+}
+
+/**
  * A refused request. `wwwAuthenticate` is the ready `WWW-Authenticate` header value, `reason` is
  * for the server log only (never contains the token). `error` is undefined when no token was
  * presented (RFC 6750 §3.1: no error code then).
  */
 export class BearerError extends Error {
   override readonly name = 'BearerError';
+  readonly [BEARER_ERROR] = true;
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return branded(value, BEARER_ERROR);
+  }
+
   readonly status: 400 | 401 | 403;
   readonly error: BearerErrorCode | undefined;
   /** Scopes the request needs (insufficient_scope only). */
@@ -58,6 +76,12 @@ const DEFAULT_RETRY_AFTER_SECONDS = 5;
  */
 export class VerifierUnavailableError extends Error {
   override readonly name = 'VerifierUnavailableError';
+  readonly [UNAVAILABLE_ERROR] = true;
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return branded(value, UNAVAILABLE_ERROR);
+  }
+
   readonly status = 503;
   /** When to try again, for the `Retry-After` header of the 503. */
   readonly retryAfterSeconds: number;
