@@ -23,6 +23,8 @@ export interface JwtCheck {
   reload(): Promise<void>;
   /** The key source of each issuer. */
   sources: Map<string, KeySource>;
+  /** Until when the keys of the issuer are fresh; a cached verification must not outlive them. */
+  keysFreshUntil(issuer: string): number;
 }
 
 /**
@@ -87,7 +89,8 @@ export function createJwtCheck(options: ResolvedOptions, onKeysRemoved: () => vo
     await Promise.all([...sources.values()].map((source) => source.reload()));
   }
 
-  return { check, reload, sources };
+  const keysFreshUntil = (issuer: string) => sources.get(issuer)?.freshUntil ?? 0;
+  return { check, reload, sources, keysFreshUntil };
 }
 
 function toVerified(claims: Record<string, unknown>, settings: ResolvedIssuer, options: ResolvedOptions): VerifiedAccessToken {

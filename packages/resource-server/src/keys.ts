@@ -45,6 +45,11 @@ export class KeySource {
   /** JWKS fetches made (for tests and metrics). */
   fetches = 0;
 
+  /** Until when the current keys are fresh (epoch ms); 0 before the first fetch. */
+  get freshUntil(): number {
+    return this.#freshUntil;
+  }
+
   constructor(options: KeySourceOptions) {
     this.#options = options;
   }

@@ -70,10 +70,12 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const clearTokens = () => tokens.clear();
   let check: (token: string) => Promise<VerifiedAccessToken>;
   let reloadKeys: () => Promise<void>;
+  let keysFreshUntil: (issuer: string) => number = () => Infinity;
   if (resolved.mode === 'jwt') {
     const jwt = createJwtCheck(resolved, clearTokens);
     check = jwt.check;
     reloadKeys = jwt.reload;
+    keysFreshUntil = jwt.keysFreshUntil;
   } else {
     const introspection = createIntrospectionCheck(resolved);
     check = introspection.check;
@@ -128,7 +130,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
 
   function remember(token: string, verified: VerifiedAccessToken, settings: NonNullable<ResolvedOptions['tokenCache']>): void {
     const now = resolved.now();
-    const until = Math.min(now + settings.ttlMs, verified.expiresAt);
+    // Never past exp, nor past the freshness of the keys that verified it (a revoked key's tokens
+    // must stop when the keys are refetched).
+    const until = Math.min(now + settings.ttlMs, verified.expiresAt, keysFreshUntil(verified.issuer));
     if (until <= now) return;
     if (tokens.size >= settings.maxEntries) {
       for (const [key, entry] of tokens) if (entry.until <= now) tokens.delete(key);
