@@ -220,6 +220,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
 const verifiers = new Map<string, Verifier>();
 const MAX_VERIFIERS = 32;
 const identities = new WeakMap<object, number>();
+/** The key of an options object already seen (reused objects skip the serialization). */
+const keys = new WeakMap<VerifierOptions, string>();
 let nextIdentity = 0;
 
 /**
@@ -245,7 +247,8 @@ function optionsKey(options: VerifierOptions): string {
  * (functions in it by identity), so inline options are fine; `createVerifier` is the explicit way.
  */
 export async function verifyAccessToken(token: string, options: VerifierOptions, call?: VerifyCallOptions): Promise<VerifiedAccessToken> {
-  const key = optionsKey(options);
+  let key = keys.get(options);
+  if (key === undefined) keys.set(options, (key = optionsKey(options)));
   let verifier = verifiers.get(key);
   if (verifier) {
     verifiers.delete(key);
