@@ -62,6 +62,11 @@ export class KeySource {
       return await this.#keys!(header, token);
     } catch (error) {
       if (!(error instanceof errors.JWKSNoMatchingKey)) throw error;
+      if (this.#pending) {
+        // A fetch is under way (another request's unknown kid, or a refresh): its keys may match.
+        await this.#refresh(true);
+        return await this.#keys!(header, token);
+      }
       if (this.#options.now() - this.#lastMissFetch < this.#options.jwks.cooldownMs) throw error;
       this.#lastMissFetch = this.#options.now();
       await this.#refresh(true);
@@ -87,9 +92,12 @@ export class KeySource {
       if (staleOk && this.#usableStale(now)) return;
       throw this.#unavailable(this.#lastFailure, now);
     }
-    this.#pending ??= this.#fetch().finally(() => {
-      this.#pending = undefined;
-    });
+    if (!this.#pending) {
+      const pending: Promise<void> = this.#fetch().finally(() => {
+        if (this.#pending === pending) this.#pending = undefined;
+      });
+      this.#pending = pending;
+    }
     try {
       await this.#pending;
     } catch (error) {

@@ -704,6 +704,36 @@ describe('key hygiene', () => {
     }
   });
 
+  it('concurrent requests with a new kid share one refetch and all succeed', async () => {
+    const original = issuer.published;
+    try {
+      const v = createVerifier(options({ jwks: { cooldownMs: 60_000 } }));
+      await v.verify(await issuer.mint());
+      const rotated = await issuer.newKey('ES256');
+      issuer.published = [...original, rotated];
+      const start = issuer.jwksRequests;
+      const tokens = await Promise.all(Array.from({ length: 5 }, () => issuer.mint({}, { key: rotated })));
+      const results = await Promise.all(tokens.map((t) => v.verify(t)));
+      assert.deepEqual(results.map((r) => r.clientId), Array(5).fill('svc-a'));
+      assert.equal(issuer.jwksRequests, start + 1);
+    } finally {
+      issuer.published = original;
+    }
+  });
+
+  it('introspection mode: reload() forgets cached answers', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    issuer.introspectionResults.set('opaque-reload', { active: true, iss: issuer.issuer, aud: API, client_id: 'svc-a', scope: 'payments', exp: now + 300 });
+    const v = createVerifier(options({ introspection: { clientId: 'rs', clientSecret: 'secret' } }));
+    await v.verify('opaque-reload');
+    await v.verify('opaque-reload');
+    assert.equal(issuer.introspectionCalls.length, 1);
+    issuer.introspectionResults.set('opaque-reload', { active: false });
+    await v.reload();
+    await expectBearerError(v.verify('opaque-reload'), 401, 'invalid_token');
+    assert.equal(issuer.introspectionCalls.length, 2);
+  });
+
   it('reload() rejects with VerifierUnavailableError when the JWKS cannot be fetched', async () => {
     const v = createVerifier(options());
     await v.verify(await issuer.mint());
