@@ -70,7 +70,7 @@ describe('bench harness --quick', () => {
         assert.equal(s.runs[0]!.non2xx, 0, `${s.server}: no errors`);
       }
       assert.ok(report.startupMs.tessera?.length, 'serve → first token was timed');
-      assert.deepEqual(report.micro.map((m) => m.id).sort(), ['node_crypto_verify', 'rs_verify_warm_jwks', 'sdk_get_token_cached', 'sdk_get_token_renewal_due']);
+      assert.deepEqual(report.micro.map((m) => m.id).sort(), ['node_crypto_verify', 'rs_verify_token_cache', 'rs_verify_warm_jwks', 'sdk_get_token_cached', 'sdk_get_token_renewal_due']);
 
       assert.deepEqual(report.variants.map((v) => v.id), VARIANTS);
       const expectedArms: Record<string, string[]> = {

@@ -12,7 +12,7 @@ import type { Fixture } from './fixtures.ts';
 import { basicHeader, FORM, PATHS, send, type RunningServer } from './servers.ts';
 
 export interface MicroResult {
-  id: 'sdk_get_token_cached' | 'sdk_get_token_renewal_due' | 'rs_verify_warm_jwks' | 'node_crypto_verify';
+  id: 'sdk_get_token_cached' | 'sdk_get_token_renewal_due' | 'rs_verify_warm_jwks' | 'rs_verify_token_cache' | 'node_crypto_verify';
   label: string;
   unit: string;
   /** Operations per second, one per run. */
@@ -83,6 +83,10 @@ export async function runMicro(tessera: RunningServer, fixture: Fixture, opts: {
   const verified = await verifyAccessToken(token, options);
   if (verified.clientId !== basic.client_id) throw new Error('verifier returned the wrong client');
   const verifyOnce = () => verifyAccessToken(token, options);
+  // The same, answered by the verified-token cache (signature checked once, then until min(ttl, exp)).
+  const cachingOptions: VerifierOptions = { ...options, tokenCache: { ttlMs: 60_000 } };
+  await verifyAccessToken(token, cachingOptions);
+  const verifyCached = () => verifyAccessToken(token, cachingOptions);
 
   // For scale: what node:crypto alone costs (split, decode, ES256 verify, parse, three checks).
   const jwks = JSON.parse((await send(tessera.origin, { method: 'GET', path: PATHS.tessera.jwks })).body) as { keys: Array<Record<string, unknown>> };
@@ -100,6 +104,7 @@ export async function runMicro(tessera: RunningServer, fixture: Fixture, opts: {
     ['sdk_get_token_cached', 'SDK TokenClient.getToken (cache hit)', 'calls/s', cached],
     ['sdk_get_token_renewal_due', 'SDK TokenClient.getToken (renewal due, in flight)', 'calls/s', dueForRenewal],
     ['rs_verify_warm_jwks', 'resource-server verifyAccessToken (warm JWKS)', 'verifications/s', verifyOnce],
+    ['rs_verify_token_cache', 'resource-server verifyAccessToken (verified-token cache)', 'verifications/s', verifyCached],
     ['node_crypto_verify', 'bare node:crypto ES256 verify + claims (for scale)', 'verifications/s', bare],
   ];
   const results: MicroResult[] = cases.map(([id, label, unit]) => ({ id, label, unit, perSec: [] }));

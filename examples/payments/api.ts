@@ -4,7 +4,7 @@
  */
 import express from 'express';
 import type { Server } from 'node:http';
-import { bearerAuth, expressBearer, requireScopes } from '../../packages/resource-server/src/index.ts';
+import { bearerAuth, expressBearer, requireScopes } from '../../packages/resource-server/src/express.ts';
 
 export const PAYMENTS_AUDIENCE = 'https://payments.example.com';
 

@@ -9,7 +9,8 @@ import express, { type ErrorRequestHandler, type Request } from 'express';
 import { auth, requiredScopes } from 'express-oauth2-jwt-bearer';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { startTestServer, type TestServer } from '../fixtures/server.ts';
-import { createVerifier, expressBearer, requireScopes, bearerAuth, BearerError } from '../../packages/resource-server/src/index.ts';
+import { createVerifier, BearerError } from '../../packages/resource-server/src/index.ts';
+import { expressBearer, requireScopes, bearerAuth } from '../../packages/resource-server/src/express.ts';
 import { basic } from '../fixtures/assertions.ts';
 import { assertRfc9068, decodeParts, generateClientKey, listen, verifyWithRemoteJwks, type Listening } from './helpers.ts';
 

@@ -18,25 +18,46 @@ const STATUS: Record<BearerErrorCode, 400 | 401 | 403> = {
 };
 
 /**
+ * Brands that make `instanceof` work across copies of this module: each entry of the published
+ * package (`.`, `./express`, ...) is bundled on its own, so a verifier built by one entry may throw
+ * errors that another entry's adapter inspects.
+ */
+const BEARER_ERROR = Symbol.for('tessera.resource-server.BearerError');
+const UNAVAILABLE_ERROR = Symbol.for('tessera.resource-server.VerifierUnavailableError');
+
+function branded(value: unknown, brand: symbol): boolean {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
+}
+
+/**
  * A refused request. `wwwAuthenticate` is the ready `WWW-Authenticate` header value, `reason` is
  * for the server log only (never contains the token). `error` is undefined when no token was
  * presented (RFC 6750 §3.1: no error code then).
  */
 export class BearerError extends Error {
   override readonly name = 'BearerError';
+  readonly [BEARER_ERROR] = true;
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return branded(value, BEARER_ERROR);
+  }
+
   readonly status: 400 | 401 | 403;
   readonly error: BearerErrorCode | undefined;
   /** Scopes the request needs (insufficient_scope only). */
   readonly scopes: readonly string[];
   readonly wwwAuthenticate: string;
   readonly reason: string;
+  /** The client of a valid token that lacked a scope. */
+  readonly clientId: string | undefined;
 
-  constructor(realm: string, error: BearerErrorCode | undefined, reason: string, scopes: readonly string[] = []) {
+  constructor(realm: string, error: BearerErrorCode | undefined, reason: string, scopes: readonly string[] = [], clientId?: string) {
     super(error ? DESCRIPTIONS[error] : 'Bearer token required');
     this.error = error;
     this.status = error ? STATUS[error] : 401;
     this.scopes = scopes;
     this.reason = reason;
+    this.clientId = clientId;
     this.wwwAuthenticate = bearerChallenge(realm, error, scopes);
   }
 
@@ -46,16 +67,28 @@ export class BearerError extends Error {
   }
 }
 
+/** `Retry-After` of a 503 when nothing better is known. */
+const DEFAULT_RETRY_AFTER_SECONDS = 5;
+
 /**
  * The verifier could not reach a decision: JWKS, discovery or introspection failed. Answer 503;
  * the token itself may be fine.
  */
 export class VerifierUnavailableError extends Error {
   override readonly name = 'VerifierUnavailableError';
-  readonly status = 503;
+  readonly [UNAVAILABLE_ERROR] = true;
 
-  constructor(message: string, options: { cause?: unknown } = {}) {
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return branded(value, UNAVAILABLE_ERROR);
+  }
+
+  readonly status = 503;
+  /** When to try again, for the `Retry-After` header of the 503. */
+  readonly retryAfterSeconds: number;
+
+  constructor(message: string, options: { cause?: unknown; retryAfterSeconds?: number } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.retryAfterSeconds = Math.max(1, Math.ceil(options.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS));
   }
 }
 

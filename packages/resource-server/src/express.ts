@@ -1,25 +1,26 @@
 /**
- * Express adapter. On success the verified token is at `req.auth` (read it typed with
- * `bearerAuth(req)`). `req.auth` is deliberately not merged into Express's global `Request` type:
- * other libraries (express-oauth2-jwt-bearer) declare it with their own type.
+ * Express adapter (`@tessera-auth/resource-server/express`). On success the verified token is at
+ * `req.auth` (read it typed with `bearerAuth(req)`). `req.auth` is deliberately not merged into
+ * Express's global `Request` type: other libraries (express-oauth2-jwt-bearer) declare it too.
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { missingScopes, type VerifiedAccessToken } from './claims.ts';
-import { BearerError } from './errors.ts';
+import type { VerifiedAccessToken } from './claims.ts';
 import { urlHasAccessToken } from './extract.ts';
-import { scopeList } from './options.ts';
-import { bodyHasAccessToken, errorResponse, REALM, toVerifier, type BearerAuthenticated, type BearerMiddlewareOptions } from './response.ts';
+import {
+  bodyHasAccessToken, checkScopes, errorResponse, scopeCall, toVerifier, VERIFIER,
+  type BearerAuthenticated, type BearerMiddlewareOptions, type RequireScopesOptions,
+} from './response.ts';
 
 /** Middleware that requires a valid bearer token (and `options.scopes`), then sets `req.auth`. */
 export function expressBearer(options: BearerMiddlewareOptions): RequestHandler {
-  const { verifier, scopes } = toVerifier(options);
+  const { verifier, call } = toVerifier(options);
   return async (req: Request, res: Response, next: NextFunction) => {
     try {
       const auth = await verifier.authenticate(
         { authorization: req.headers.authorization, tokenElsewhere: urlHasAccessToken(req.originalUrl ?? req.url) || bodyHasAccessToken(req.body) },
-        { scopes },
+        call,
       );
-      Object.assign(req, { auth, [REALM]: verifier.realm });
+      Object.assign(req, auth ? { auth, [VERIFIER]: verifier } : { [VERIFIER]: verifier });
       next();
     } catch (error) {
       send(res, error, next);
@@ -28,14 +29,11 @@ export function expressBearer(options: BearerMiddlewareOptions): RequestHandler 
 }
 
 /** Route-level scope check after `expressBearer`: 403 insufficient_scope naming `scopes`. */
-export function requireScopes(scopes: readonly string[]): RequestHandler {
-  const required = scopeList('scopes', scopes);
+export function requireScopes(scopes: readonly string[], options?: RequireScopesOptions): RequestHandler {
+  const call = scopeCall(scopes, options);
   return (req: Request, res: Response, next: NextFunction) => {
-    const request = req as Request & Partial<BearerAuthenticated>;
-    const realm = request[REALM] ?? '';
-    if (!request.auth) return send(res, new BearerError(realm, undefined, 'requireScopes used without expressBearer'), next);
-    const missing = missingScopes(request.auth.scopes, required);
-    if (missing.length > 0) return send(res, new BearerError(realm, 'insufficient_scope', `missing scope ${missing.join(' ')}`, required), next);
+    const refusal = checkScopes(req as Request & Partial<BearerAuthenticated>, call, 'expressBearer');
+    if (refusal) return send(res, refusal, next);
     next();
   };
 }

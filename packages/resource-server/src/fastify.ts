@@ -1,28 +1,29 @@
 /**
- * Fastify adapter: `preHandler` hooks. On success the verified token is at `request.auth` (read it
- * typed with `fastifyBearerAuth(request)`). Use per route (`{ preHandler: fastifyBearer(...) }`) or
- * for every route of a context (`app.addHook('preHandler', fastifyBearer(...))`).
+ * Fastify adapter (`@tessera-auth/resource-server/fastify`): `preHandler` hooks. On success the
+ * verified token is at `request.auth` (read it typed with `fastifyBearerAuth(request)`). Use per
+ * route (`{ preHandler: fastifyBearer(...) }`) or for a context (`app.addHook('preHandler', ...)`).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { missingScopes, type VerifiedAccessToken } from './claims.ts';
-import { BearerError } from './errors.ts';
+import type { VerifiedAccessToken } from './claims.ts';
 import { urlHasAccessToken } from './extract.ts';
-import { scopeList } from './options.ts';
-import { bodyHasAccessToken, errorResponse, REALM, toVerifier, type BearerAuthenticated, type BearerMiddlewareOptions } from './response.ts';
+import {
+  bodyHasAccessToken, checkScopes, errorResponse, scopeCall, toVerifier, VERIFIER,
+  type BearerAuthenticated, type BearerMiddlewareOptions, type RequireScopesOptions,
+} from './response.ts';
 
 /** A Fastify preHandler hook. */
 export type BearerPreHandler = (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>;
 
 /** preHandler that requires a valid bearer token (and `options.scopes`), then sets `request.auth`. */
 export function fastifyBearer(options: BearerMiddlewareOptions): BearerPreHandler {
-  const { verifier, scopes } = toVerifier(options);
+  const { verifier, call } = toVerifier(options);
   return async (request, reply) => {
     try {
       const auth = await verifier.authenticate(
         { authorization: request.headers.authorization, tokenElsewhere: urlHasAccessToken(request.url) || bodyHasAccessToken(request.body) },
-        { scopes },
+        call,
       );
-      Object.assign(request, { auth, [REALM]: verifier.realm });
+      Object.assign(request, auth ? { auth, [VERIFIER]: verifier } : { [VERIFIER]: verifier });
       return undefined;
     } catch (error) {
       return send(reply, error);
@@ -31,15 +32,11 @@ export function fastifyBearer(options: BearerMiddlewareOptions): BearerPreHandle
 }
 
 /** Route-level scope check after `fastifyBearer`: 403 insufficient_scope naming `scopes`. */
-export function fastifyRequireScopes(scopes: readonly string[]): BearerPreHandler {
-  const required = scopeList('scopes', scopes);
+export function fastifyRequireScopes(scopes: readonly string[], options?: RequireScopesOptions): BearerPreHandler {
+  const call = scopeCall(scopes, options);
   return async (request, reply) => {
-    const authenticated = request as FastifyRequest & Partial<BearerAuthenticated>;
-    const realm = authenticated[REALM] ?? '';
-    if (!authenticated.auth) return send(reply, new BearerError(realm, undefined, 'fastifyRequireScopes used without fastifyBearer'));
-    const missing = missingScopes(authenticated.auth.scopes, required);
-    if (missing.length > 0) return send(reply, new BearerError(realm, 'insufficient_scope', `missing scope ${missing.join(' ')}`, required));
-    return undefined;
+    const refusal = checkScopes(request as FastifyRequest & Partial<BearerAuthenticated>, call, 'fastifyBearer');
+    return refusal ? send(reply, refusal) : undefined;
   };
 }
 

@@ -1,12 +1,14 @@
 /**
- * `@tessera-auth/resource-server`: access token verification for APIs, framework-free with Express and
- * Fastify adapters. Depends only on the shared wire vocabulary, jose and node built-ins.
+ * `@tessera-auth/resource-server`: access token verification for APIs, framework-free and portable
+ * (Web Crypto and fetch only). Framework adapters are separate entries: `./express`, `./fastify`,
+ * `./koa`, `./hono` and `./nest`.
  */
-export { createVerifier, verifyAccessToken, type Verifier, type VerifyCallOptions, type BearerRequest } from './verifier.ts';
+export { createVerifier, verifyAccessToken, type Verifier, type VerifyCallOptions, type AuthenticateOptions, type BearerRequest } from './verifier.ts';
 export type { VerifiedAccessToken } from './claims.ts';
-export { DEFAULT_ALGORITHMS, type VerifierOptions, type JwksOptions, type IntrospectionOptions, type VerifierLogger } from './options.ts';
+export {
+  DEFAULT_ALGORITHMS, type VerifierOptions, type IssuerOptions, type JwksOptions, type IntrospectionOptions, type VerifierLogger,
+  type TokenCacheOptions, type ClaimsCheck, type VerifyFailureEvent, type VerifySuccessEvent,
+} from './options.ts';
 export { BearerError, VerifierUnavailableError, bearerChallenge, type BearerErrorCode } from './errors.ts';
 export { extractBearerToken, type Extraction } from './extract.ts';
-export type { BearerMiddlewareOptions, BearerAuthenticated } from './response.ts';
-export { expressBearer, requireScopes, bearerAuth } from './express.ts';
-export { fastifyBearer, fastifyRequireScopes, fastifyBearerAuth, type BearerPreHandler } from './fastify.ts';
+export { errorResponse, type BearerMiddlewareOptions, type BearerAuthenticated, type RequireScopesOptions, type ErrorResponse } from './response.ts';

@@ -1,13 +1,12 @@
 /**
  * Introspection mode (RFC 7662): the issuer decides whether a token is active; results are cached
- * by the token's SHA-256, never beyond the token's `exp`.
+ * by the token's SHA-256, never beyond the token's `exp`. Portable: Web Crypto and fetch only.
  */
-import { createHash } from 'node:crypto';
 import type { IntrospectionResponse } from '../../server/src/shared/oauth.ts';
 import { audienceList, numericClaim, scopeClaim, stringClaim, TokenRejected, type VerifiedAccessToken } from './claims.ts';
 import { endpointFrom, fetchMetadata, lazy } from './discovery.ts';
 import { VerifierUnavailableError } from './errors.ts';
-import type { ResolvedOptions } from './options.ts';
+import type { ResolvedIssuer, ResolvedOptions } from './options.ts';
 
 type Outcome = { ok: true; token: VerifiedAccessToken } | { ok: false; reason: string };
 
@@ -21,10 +20,11 @@ interface CacheEntry {
  * Builds the introspection-mode check. It throws `TokenRejected` for inactive or unacceptable
  * tokens and `VerifierUnavailableError` when the endpoint gives no usable answer (not cached).
  */
-export function createIntrospectionCheck(options: ResolvedOptions): (token: string) => Promise<VerifiedAccessToken> {
-  const settings = options.introspection!;
+export function createIntrospectionCheck(options: ResolvedOptions): { check: (token: string) => Promise<VerifiedAccessToken>; clear: () => void } {
+  const issuer = options.issuers[0]!;
+  const settings = issuer.introspection!;
   const endpoint = lazy(async () =>
-    settings.endpoint ?? endpointFrom(await fetchMetadata(options.issuer, options.fetch, options.timeoutMs), 'introspection_endpoint'),
+    settings.endpoint ?? endpointFrom(await fetchMetadata(issuer.issuer, options.fetch, options.timeoutMs), 'introspection_endpoint'),
   );
   const authorization = basicAuthorization(settings.clientId, settings.clientSecret);
   const cache = new Map<string, CacheEntry>();
@@ -54,7 +54,7 @@ export function createIntrospectionCheck(options: ResolvedOptions): (token: stri
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw new VerifierUnavailableError('introspection response is not a JSON object');
     }
-    return evaluate(body as IntrospectionResponse & Record<string, unknown>, options);
+    return evaluate(body as IntrospectionResponse & Record<string, unknown>, issuer, options);
   }
 
   function remember(key: string, outcome: Outcome): void {
@@ -67,8 +67,8 @@ export function createIntrospectionCheck(options: ResolvedOptions): (token: stri
     cache.set(key, { outcome, until });
   }
 
-  return async (token) => {
-    const key = createHash('sha256').update(token).digest('base64url');
+  const check = async (token: string): Promise<VerifiedAccessToken> => {
+    const key = await sha256(token);
     const cached = cache.get(key);
     let outcome: Outcome;
     if (cached && options.now() < cached.until) {
@@ -90,17 +90,26 @@ export function createIntrospectionCheck(options: ResolvedOptions): (token: stri
     if (!outcome.ok) throw new TokenRejected(outcome.reason);
     return outcome.token;
   };
+  return { check, clear: () => cache.clear() };
+}
+
+/** base64url of the SHA-256 of a string, with Web Crypto. */
+async function sha256(value: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(value)));
+  let binary = '';
+  for (const byte of digest) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
 /** Applies the JWT-mode checks to an introspection response. */
-function evaluate(response: IntrospectionResponse & Record<string, unknown>, options: ResolvedOptions): Outcome {
+function evaluate(response: IntrospectionResponse & Record<string, unknown>, settings: ResolvedIssuer, options: ResolvedOptions): Outcome {
   if (response.active !== true) return { ok: false, reason: 'token is not active' };
   try {
     const nowSeconds = options.now() / 1000;
-    const issuer = response.iss ?? options.issuer;
-    if (issuer !== options.issuer) throw new TokenRejected('iss mismatch');
+    const issuer = response.iss ?? settings.issuer;
+    if (issuer !== settings.issuer) throw new TokenRejected('iss mismatch');
     const audience = audienceList(response.aud);
-    if (!audience.includes(options.audience)) throw new TokenRejected('aud does not contain this API');
+    if (!audience.some((aud) => settings.audiences.includes(aud))) throw new TokenRejected('aud does not contain this API');
     const exp = numericClaim(response, 'exp');
     if (exp <= nowSeconds - options.clockSkewSeconds) throw new TokenRejected('token expired');
     if (typeof response.nbf === 'number' && response.nbf > nowSeconds + options.clockSkewSeconds) throw new TokenRejected('nbf is in the future');
@@ -136,5 +145,6 @@ function evict(cache: Map<string, CacheEntry>, now: number, maxEntries: number):
 /** client_secret_basic with RFC 6749 §2.3.1 form-encoding of id and secret. */
 function basicAuthorization(clientId: string, clientSecret: string): string {
   const encode = (value: string) => new URLSearchParams([['', value]]).toString().slice(1);
-  return `Basic ${Buffer.from(`${encode(clientId)}:${encode(clientSecret)}`, 'utf8').toString('base64')}`;
+  // Form encoding leaves only ASCII, which btoa takes as is.
+  return `Basic ${btoa(`${encode(clientId)}:${encode(clientSecret)}`)}`;
 }

@@ -10,16 +10,24 @@ import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 import express from 'express';
 import Fastify from 'fastify';
+import Koa from 'koa';
+import { Hono } from 'hono';
+import { serve } from '@hono/node-server';
+import 'reflect-metadata';
+import { Controller, Get, Module, Req, UseGuards, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { metrics, trace } from '@opentelemetry/api';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import { koaBearer, koaBearerAuth, koaRequireScopes } from './koa.ts';
+import { honoBearer, honoRequireScopes, type BearerVariables } from './hono.ts';
+import { BearerGuard, nestBearerAuth } from './nest.ts';
+import { bearerAuth, expressBearer, requireScopes } from './express.ts';
+import { fastifyBearer, fastifyBearerAuth, fastifyRequireScopes } from './fastify.ts';
 import {
-  bearerAuth,
   BearerError,
   createVerifier,
-  expressBearer,
   extractBearerToken,
-  fastifyBearer,
-  fastifyBearerAuth,
-  fastifyRequireScopes,
-  requireScopes,
   VerifierUnavailableError,
   verifyAccessToken,
   type Verifier,
@@ -51,7 +59,10 @@ class FakeIssuer {
   /** Keys currently published in the JWKS. */
   published: SigningKey[] = [];
   jwksRequests = 0;
+  metadataRequests = 0;
   jwksStatus = 200;
+  /** Cache-Control of the JWKS response, if any. */
+  jwksCacheControl: string | undefined;
   /** Introspection answers by token; unknown tokens are inactive. */
   introspectionResults = new Map<string, Record<string, unknown>>();
   introspectionCalls: Array<{ authorization: string | undefined; form: URLSearchParams }> = [];
@@ -105,6 +116,7 @@ class FakeIssuer {
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const path = new URL(req.url ?? '/', this.origin).pathname;
     if (path === '/.well-known/oauth-authorization-server') {
+      this.metadataRequests++;
       return json(res, 200, {
         issuer: this.issuer,
         token_endpoint: `${this.origin}/token`,
@@ -114,6 +126,7 @@ class FakeIssuer {
     }
     if (path === '/jwks') {
       this.jwksRequests++;
+      if (this.jwksCacheControl !== undefined) res.setHeader('cache-control', this.jwksCacheControl);
       return json(res, this.jwksStatus, { keys: this.published.map((k) => k.publicJwk) });
     }
     if (path === '/introspect' && req.method === 'POST') {
@@ -175,6 +188,7 @@ before(async () => {
 after(() => issuer.stop());
 beforeEach(() => {
   issuer.jwksStatus = 200;
+  issuer.jwksCacheControl = undefined;
   issuer.introspectionStatus = 200;
   issuer.introspectionCalls = [];
   issuer.introspectionResults.clear();
@@ -263,16 +277,25 @@ describe('JWT mode', () => {
     await expectBearerError(verifier.verify(`${h}.${p}.AAAA`), 401, 'invalid_token');
   });
 
-  it('unknown kid: no refetch during cooldown, rotation picked up after it', async () => {
+  it('unknown kid: one refetch at once, then none during the cooldown, rotation picked up after it', async () => {
     const original = issuer.published;
     try {
-      const cooling = createVerifier(options({ jwks: { cooldownMs: 60_000 } }));
+      let clock = Date.now();
+      const cooling = createVerifier(options({ jwks: { cooldownMs: 60_000 }, now: () => clock }));
       await cooling.verify(await issuer.mint());
       const fetches = issuer.jwksRequests;
+      const stranger = await issuer.newKey('ES256');
+      await expectBearerError(cooling.verify(await issuer.mint({}, { key: stranger })), 401, 'invalid_token');
+      assert.equal(issuer.jwksRequests, fetches + 1, 'the first unknown kid refetches at once');
       const rotated = await issuer.newKey('ES256');
       issuer.published = [...original, rotated];
       await expectBearerError(cooling.verify(await issuer.mint({}, { key: rotated })), 401, 'invalid_token');
-      assert.equal(issuer.jwksRequests, fetches, 'no JWKS fetch during cooldown');
+      await expectBearerError(cooling.verify(await issuer.mint({}, { key: stranger })), 401, 'invalid_token');
+      assert.equal(issuer.jwksRequests, fetches + 1, 'no JWKS fetch during cooldown');
+      clock += 60_000;
+      assert.equal((await cooling.verify(await issuer.mint({}, { key: rotated }))).clientId, 'svc-a');
+      assert.equal(issuer.jwksRequests, fetches + 2, 'refetched once the cooldown is over');
+      issuer.published = original;
 
       const eager = createVerifier(options({ jwks: { cooldownMs: 0 } }));
       await eager.verify(await issuer.mint());
@@ -280,7 +303,7 @@ describe('JWT mode', () => {
       issuer.published = [next];
       const verified = await eager.verify(await issuer.mint({}, { key: next }));
       assert.equal(verified.clientId, 'svc-a');
-      assert.equal(issuer.jwksRequests, fetches + 2, 'one initial fetch and one refetch for the new kid');
+      assert.equal(issuer.jwksRequests, fetches + 4, 'one initial fetch and one refetch for the new kid');
     } finally {
       issuer.published = original;
     }
@@ -292,12 +315,19 @@ describe('JWT mode', () => {
     assert.equal(verified.issuer, 'https://issuer.invalid');
   });
 
-  it('an unreachable JWKS is VerifierUnavailableError, not invalid_token', async () => {
+  it('an unreachable JWKS is VerifierUnavailableError, not invalid_token, retried after Retry-After', async () => {
     issuer.jwksStatus = 500;
-    const fresh = createVerifier(options());
+    let clock = Date.now();
+    const fresh = createVerifier(options({ now: () => clock, jwks: { cooldownMs: 4_000 } }));
     const error = await rejection(fresh.verify(await issuer.mint()));
     assert.ok(error instanceof VerifierUnavailableError, String(error));
+    assert.equal(error.retryAfterSeconds, 4);
     issuer.jwksStatus = 200;
+    const requests = issuer.jwksRequests;
+    const again = await rejection(fresh.verify(await issuer.mint()));
+    assert.ok(again instanceof VerifierUnavailableError, String(again));
+    assert.equal(issuer.jwksRequests, requests, 'no fetch before Retry-After');
+    clock += 4_000;
     assert.equal((await fresh.verify(await issuer.mint())).clientId, 'svc-a');
   });
 
@@ -495,13 +525,19 @@ describe('introspection mode', () => {
 interface Probe {
   status: number;
   wwwAuthenticate: string | null;
+  retryAfter: string | null;
   body: unknown;
 }
 
 async function probe(url: string, authorization?: string): Promise<Probe> {
   const response = await fetch(url, { headers: authorization ? { authorization } : {} });
   const text = await response.text();
-  return { status: response.status, wwwAuthenticate: response.headers.get('www-authenticate'), body: text ? JSON.parse(text) : undefined };
+  return {
+    status: response.status,
+    wwwAuthenticate: response.headers.get('www-authenticate'),
+    retryAfter: response.headers.get('retry-after'),
+    body: text ? JSON.parse(text) : undefined,
+  };
 }
 
 /** The same scenario for both frameworks: /payments needs scope payments, /me any valid token. */
@@ -566,6 +602,7 @@ describe('adapters', () => {
       assert.equal((await probe(`${base}/payments`, `Bearer ${await issuer.mint({ scope: 'read' })}`)).status, 403);
       const down = await probe(`${base}/down`, `Bearer ${await issuer.mint()}`);
       assert.equal(down.status, 503);
+      assert.equal(down.retryAfter, '10', 'Retry-After: the JWKS cooldown');
       assert.deepEqual(down.body, { error: 'temporarily_unavailable', error_description: 'The access token cannot be verified right now' });
     } finally {
       server.closeAllConnections();
@@ -589,6 +626,416 @@ describe('adapters', () => {
       await exerciseAdapter(`http://127.0.0.1:${(app.server.address() as AddressInfo).port}`);
     } finally {
       await app.close();
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Issue 12: key hygiene, flexibility, refusals reported, more adapters, telemetry.
+// ---------------------------------------------------------------------------------------------
+
+/** A clock tests move by hand. */
+function manualClock(): { now: () => number; advance(ms: number): void } {
+  let t = Date.now();
+  return { now: () => t, advance: (ms) => void (t += ms) };
+}
+
+describe('key hygiene', () => {
+  it('honours the JWKS Cache-Control max-age', async () => {
+    issuer.jwksCacheControl = 'public, max-age=60';
+    const clock = manualClock();
+    const v = createVerifier(options({ now: clock.now }));
+    await v.verify(await issuer.mint());
+    const start = issuer.jwksRequests;
+    clock.advance(59_000);
+    await v.verify(await issuer.mint());
+    assert.equal(issuer.jwksRequests, start, 'fresh for max-age');
+    clock.advance(2_000);
+    await v.verify(await issuer.mint());
+    assert.equal(issuer.jwksRequests, start + 1, 'refetched once max-age passed');
+  });
+
+  it('bounds max-age by minCacheMs and maxCacheMs; no-store counts as the minimum', async () => {
+    const clock = manualClock();
+    issuer.jwksCacheControl = 'max-age=1';
+    const short = createVerifier(options({ now: clock.now, jwks: { minCacheMs: 20_000, maxCacheMs: 100_000 } }));
+    await short.verify(await issuer.mint());
+    let start = issuer.jwksRequests;
+    clock.advance(10_000);
+    await short.verify(await issuer.mint());
+    assert.equal(issuer.jwksRequests, start, 'max-age=1 raised to minCacheMs');
+    clock.advance(11_000);
+    await short.verify(await issuer.mint());
+    assert.equal(issuer.jwksRequests, start + 1);
+
+    issuer.jwksCacheControl = 'public, max-age=86400';
+    const long = createVerifier(options({ now: clock.now, jwks: { minCacheMs: 20_000, maxCacheMs: 100_000 } }));
+    await long.verify(await issuer.mint());
+    start = issuer.jwksRequests;
+    clock.advance(101_000);
+    await long.verify(await issuer.mint());
+    assert.equal(issuer.jwksRequests, start + 1, 'a day of max-age capped to maxCacheMs');
+
+    issuer.jwksCacheControl = 'no-store';
+    const none = createVerifier(options({ now: clock.now, jwks: { minCacheMs: 20_000 } }));
+    await none.verify(await issuer.mint());
+    start = issuer.jwksRequests;
+    clock.advance(21_000);
+    await none.verify(await issuer.mint());
+    assert.equal(issuer.jwksRequests, start + 1);
+  });
+
+  it('reload() refetches the keys at once: a withdrawn key stops verifying', async () => {
+    const original = issuer.published;
+    try {
+      const v = createVerifier(options());
+      const token = await issuer.mint();
+      await v.verify(token);
+      const replacement = await issuer.newKey('ES256');
+      issuer.published = [replacement];
+      await v.verify(token); // still cached
+      const start = issuer.jwksRequests;
+      await v.reload();
+      assert.equal(issuer.jwksRequests, start + 1);
+      await expectBearerError(v.verify(token), 401, 'invalid_token');
+      assert.equal((await v.verify(await issuer.mint({}, { key: replacement }))).clientId, 'svc-a');
+    } finally {
+      issuer.published = original;
+    }
+  });
+
+  it('concurrent requests with a new kid share one refetch and all succeed', async () => {
+    const original = issuer.published;
+    try {
+      const v = createVerifier(options({ jwks: { cooldownMs: 60_000 } }));
+      await v.verify(await issuer.mint());
+      const rotated = await issuer.newKey('ES256');
+      issuer.published = [...original, rotated];
+      const start = issuer.jwksRequests;
+      const tokens = await Promise.all(Array.from({ length: 5 }, () => issuer.mint({}, { key: rotated })));
+      const results = await Promise.all(tokens.map((t) => v.verify(t)));
+      assert.deepEqual(results.map((r) => r.clientId), Array(5).fill('svc-a'));
+      assert.equal(issuer.jwksRequests, start + 1);
+    } finally {
+      issuer.published = original;
+    }
+  });
+
+  it('introspection mode: reload() forgets cached answers', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    issuer.introspectionResults.set('opaque-reload', { active: true, iss: issuer.issuer, aud: API, client_id: 'svc-a', scope: 'payments', exp: now + 300 });
+    const v = createVerifier(options({ introspection: { clientId: 'rs', clientSecret: 'secret' } }));
+    await v.verify('opaque-reload');
+    await v.verify('opaque-reload');
+    assert.equal(issuer.introspectionCalls.length, 1);
+    issuer.introspectionResults.set('opaque-reload', { active: false });
+    await v.reload();
+    await expectBearerError(v.verify('opaque-reload'), 401, 'invalid_token');
+    assert.equal(issuer.introspectionCalls.length, 2);
+  });
+
+  it('reload() rejects with VerifierUnavailableError when the JWKS cannot be fetched', async () => {
+    const v = createVerifier(options());
+    await v.verify(await issuer.mint());
+    issuer.jwksStatus = 503;
+    assert.ok((await rejection(v.reload())) instanceof VerifierUnavailableError);
+  });
+
+  it('keeps the keys it has when a scheduled refetch fails', async () => {
+    issuer.jwksCacheControl = 'max-age=60';
+    const clock = manualClock();
+    const v = createVerifier(options({ now: clock.now }));
+    await v.verify(await issuer.mint());
+    issuer.jwksStatus = 500;
+    clock.advance(61_000);
+    assert.equal((await v.verify(await issuer.mint())).clientId, 'svc-a');
+  });
+
+  it('verified-token cache: hits until min(ttl, exp), cleared by reload() and by a withdrawn key', async () => {
+    const clock = manualClock();
+    const events: boolean[] = [];
+    const v = createVerifier(options({ now: clock.now, clockSkewSeconds: 0, tokenCache: { ttlMs: 60_000 }, onVerifySuccess: (e) => void events.push(e.cached) }));
+    const exp = Math.floor(clock.now() / 1000) + 20;
+    const token = await issuer.mint({ exp });
+    await v.verify(token);
+    await v.verify(token);
+    assert.deepEqual(events, [false, true]);
+    // Scopes are checked on every call, cached or not.
+    await expectBearerError(v.verify(token, { scopes: ['admin'] }), 403, 'insufficient_scope');
+    await v.reload();
+    await v.verify(token);
+    assert.deepEqual(events, [false, true, false], 'reload() forgot the token');
+    clock.advance(21_000);
+    await expectBearerError(v.verify(token), 401, 'invalid_token');
+
+    const original = issuer.published;
+    try {
+      const second = await issuer.mint();
+      await v.verify(second);
+      issuer.published = [await issuer.newKey('ES256')];
+      await v.reload();
+      await expectBearerError(v.verify(second), 401, 'invalid_token');
+    } finally {
+      issuer.published = original;
+    }
+  });
+
+  it('verifyAccessToken with inline options: 50 calls → 1 discovery + 1 JWKS fetch', async () => {
+    const metadata = issuer.metadataRequests;
+    const jwks = issuer.jwksRequests;
+    const token = await issuer.mint();
+    for (let i = 0; i < 50; i++) {
+      const verified = await verifyAccessToken(token, { issuer: issuer.issuer, audience: API, realm: 'inline-options', jwks: { cooldownMs: 10_000 } });
+      assert.equal(verified.clientId, 'svc-a');
+    }
+    assert.equal(issuer.metadataRequests, metadata + 1);
+    assert.equal(issuer.jwksRequests, jwks + 1);
+    // Other values → another verifier.
+    await verifyAccessToken(token, { issuer: issuer.issuer, audience: API, realm: 'inline-options-2' });
+    assert.equal(issuer.jwksRequests, jwks + 2);
+  });
+});
+
+describe('flexible verification', () => {
+  const other = new FakeIssuer();
+  before(async () => {
+    await other.start();
+    other.published = [await other.newKey('ES256')];
+  });
+  after(() => other.stop());
+
+  it('several issuers, each with its own discovery and JWKS', async () => {
+    const v = createVerifier({ issuers: [issuer.issuer, { issuer: other.issuer }], audience: API });
+    const otherToken = await new SignJWT({ iss: other.issuer, sub: 'svc-b', client_id: 'svc-b', aud: API, jti: 'j', iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 60 })
+      .setProtectedHeader({ alg: 'ES256', kid: other.published[0]!.kid, typ: 'at+jwt' })
+      .sign(other.published[0]!.privateKey);
+    assert.equal((await v.verify(await issuer.mint())).clientId, 'svc-a');
+    assert.equal((await v.verify(otherToken)).clientId, 'svc-b');
+    assert.equal(other.jwksRequests, 1);
+    await expectBearerError(v.verify(await issuer.mint({ iss: 'https://stranger.example' })), 401, 'invalid_token');
+    // A token naming one issuer but signed with the other's key.
+    await expectBearerError(v.verify(await issuer.mint({ iss: other.issuer })), 401, 'invalid_token');
+  });
+
+  it('several audiences: any one of them matches', async () => {
+    const v = createVerifier(options({ audience: ['https://a.example', API] }));
+    assert.equal((await v.verify(await issuer.mint({ aud: 'https://a.example' }))).clientId, 'svc-a');
+    assert.equal((await v.verify(await issuer.mint({ aud: API }))).clientId, 'svc-a');
+    await expectBearerError(v.verify(await issuer.mint({ aud: 'https://c.example' })), 401, 'invalid_token');
+  });
+
+  it('RFC 9068 checks on by default, relaxable per issuer', async () => {
+    const plain = await issuer.mint({ azp: 'svc-z' }, { header: { typ: 'JWT' }, omit: ['client_id', 'jti', 'iat', 'sub'] });
+    await expectBearerError(createVerifier(options()).verify(plain), 401, 'invalid_token');
+    const relaxed = createVerifier({ issuers: [{ issuer: issuer.issuer, rfc9068: false }], audience: API });
+    const verified = await relaxed.verify(plain);
+    assert.equal(verified.clientId, 'svc-z');
+    assert.equal(verified.subject, 'svc-z');
+    assert.equal(verified.jti, undefined);
+    // Still signature, iss, aud and exp.
+    await expectBearerError(relaxed.verify(await issuer.mint({ exp: Math.floor(Date.now() / 1000) - 600 })), 401, 'invalid_token');
+    await expectBearerError(relaxed.verify(await issuer.mint({ aud: 'https://c.example' })), 401, 'invalid_token');
+  });
+
+  it('custom claim checks refuse with their reason', async () => {
+    const logger = memoryLogger();
+    const v = createVerifier(options({
+      logger,
+      validateClaims: (token) => (token.claims.tenant === 'acme' ? true : `tenant ${String(token.claims.tenant)} not served`),
+    }));
+    assert.equal((await v.verify(await issuer.mint({ tenant: 'acme' }))).clientId, 'svc-a');
+    await expectBearerError(v.verify(await issuer.mint({ tenant: 'umbrella' })), 401, 'invalid_token');
+    assert.match(logger.lines.at(-1)!, /tenant umbrella not served/);
+    const throwing = createVerifier(options({ validateClaims: () => { throw new Error('boom'); } }));
+    await expectBearerError(throwing.verify(await issuer.mint()), 401, 'invalid_token');
+    const falsy = createVerifier(options({ validateClaims: async () => false }));
+    await expectBearerError(falsy.verify(await issuer.mint()), 401, 'invalid_token');
+  });
+
+  it('any-of and all-of scopes', async () => {
+    const token = await issuer.mint({ scope: 'read' });
+    assert.equal((await verifier.verify(token, { anyScopes: ['write', 'read'] })).clientId, 'svc-a');
+    const error = await expectBearerError(verifier.verify(token, { anyScopes: ['write', 'admin'] }), 403, 'insufficient_scope');
+    assert.match(error.wwwAuthenticate, /scope="write admin"/);
+    await expectBearerError(verifier.verify(token, { scopes: ['read', 'write'] }), 403, 'insufficient_scope');
+  });
+
+  it('optional authentication: no token passes, a bad token does not', async () => {
+    assert.equal(await verifier.authenticate({ authorization: undefined }, { optional: true }), undefined);
+    await expectBearerError(verifier.authenticate({ authorization: 'Bearer nope' }, { optional: true }), 401, 'invalid_token');
+    assert.equal((await verifier.authenticate({ authorization: `Bearer ${await issuer.mint()}` }, { optional: true }))!.clientId, 'svc-a');
+  });
+
+  it('every refusal reaches the logger and onVerifyFailure with its reason (401, 400, 403, 503)', async () => {
+    const logger = memoryLogger();
+    const events: Array<{ status: number; error: string | undefined; reason: string; clientId?: string }> = [];
+    const v = createVerifier(options({ logger, onVerifyFailure: (e) => void events.push(e) }));
+    await rejection(v.authenticate({ authorization: undefined }));
+    await rejection(v.authenticate({ authorization: 'Bearer a b' }));
+    await rejection(v.verify(await issuer.mint({ scope: 'read' }), { scopes: ['payments'] }));
+    assert.throws(() => v.authorize({ clientId: 'svc-a', subject: 'svc-a', scopes: [], audience: [API], issuer: issuer.issuer, expiresAt: 0, jti: 'x', claims: {} }, { scopes: ['admin'] }));
+    const down = createVerifier(options({ logger, onVerifyFailure: (e) => void events.push(e), jwks: { uri: `${issuer.origin}/missing` } }));
+    await rejection(down.verify(await issuer.mint()));
+    assert.deepEqual(events.map((e) => [e.status, e.error]), [[401, undefined], [400, 'invalid_request'], [403, 'insufficient_scope'], [403, 'insufficient_scope'], [503, undefined]]);
+    assert.equal(events[2]!.clientId, 'svc-a');
+    assert.match(events[0]!.reason, /no bearer token/);
+    assert.equal(logger.lines.length, 5);
+    assert.match(logger.lines[3]!, /\(403\).*missing scope admin/);
+  });
+
+  it('a throwing hook does not change the answer', async () => {
+    const v = createVerifier(options({ onVerifyFailure: () => { throw new Error('hook'); }, onVerifySuccess: () => { throw new Error('hook'); } }));
+    assert.equal((await v.verify(await issuer.mint())).clientId, 'svc-a');
+    await expectBearerError(v.verify('x.y.z'), 401, 'invalid_token');
+  });
+
+  it('rejects bad new options eagerly', () => {
+    assert.throws(() => createVerifier({ audience: API }), /exactly one of issuer and issuers/);
+    assert.throws(() => createVerifier({ issuer: issuer.issuer, issuers: [issuer.issuer], audience: API }), /exactly one/);
+    assert.throws(() => createVerifier({ issuers: [], audience: API }), /non-empty/);
+    assert.throws(() => createVerifier({ issuers: [issuer.issuer, issuer.issuer], audience: API }), /distinct/);
+    assert.throws(() => createVerifier({ issuers: [issuer.issuer, other.issuer], audience: API, introspection: { clientId: 'a', clientSecret: 'b' } }), /single issuer/);
+    assert.throws(() => createVerifier(options({ audience: [] })), /audience/);
+    assert.throws(() => createVerifier(options({ jwks: { minCacheMs: 10, maxCacheMs: 5 } })), /minCacheMs/);
+    assert.throws(() => createVerifier(options({ tokenCache: { ttlMs: 0 } })), /tokenCache.ttlMs/);
+    assert.throws(() => createVerifier(options({ validateClaims: 'yes' as never })), /validateClaims/);
+    assert.throws(() => createVerifier(options({ rfc9068: 'no' as never })), /rfc9068/);
+  });
+});
+
+describe('more adapters (real frameworks over sockets)', () => {
+  it('koa: koaBearer + koaRequireScopes end to end', async () => {
+    const app = new Koa();
+    const bearer = koaBearer({ verifier });
+    type Mw = Koa.Middleware;
+    const chain = (...mws: Mw[]): Mw => (ctx, next) => mws.reduceRight<() => Promise<void>>((after, mw) => async () => void (await mw(ctx, after)), next)();
+    app.use(async (ctx, next) => {
+      if (ctx.path === '/payments') {
+        return chain(bearer, koaRequireScopes(['payments']), async (c) => {
+          const auth = koaBearerAuth(c);
+          c.body = { clientId: auth.clientId, scopes: auth.scopes };
+        })(ctx, next);
+      }
+      if (ctx.path === '/me') return chain(bearer, async (c) => void (c.body = { clientId: koaBearerAuth(c).clientId }))(ctx, next);
+      return next();
+    });
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      await exerciseAdapter(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('hono: honoBearer + honoRequireScopes end to end, and any-of scopes', async () => {
+    const app = new Hono<{ Variables: BearerVariables }>();
+    const bearer = honoBearer({ verifier });
+    app.get('/payments', bearer, honoRequireScopes(['payments']), (c) => c.json({ clientId: c.get('auth').clientId, scopes: c.get('auth').scopes }));
+    app.get('/me', bearer, (c) => c.json({ clientId: c.get('auth').clientId }));
+    app.get('/either', bearer, honoRequireScopes(['payments', 'read'], { any: true }), (c) => c.json({ ok: true }));
+    const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
+    await new Promise((resolve) => server.once('listening', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      await exerciseAdapter(base);
+      assert.equal((await probe(`${base}/either`, `Bearer ${await issuer.mint({ scope: 'read' })}`)).status, 200);
+      assert.equal((await probe(`${base}/either`, `Bearer ${await issuer.mint({ scope: 'other' })}`)).status, 403);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('nestjs: BearerGuard on the Express platform end to end', async () => {
+    class PaymentsController {
+      payments(req: unknown) {
+        const auth = nestBearerAuth(req);
+        return { clientId: auth.clientId, scopes: auth.scopes };
+      }
+      me(req: unknown) {
+        return { clientId: nestBearerAuth(req).clientId };
+      }
+    }
+    // Decorators applied by hand (the test runner's TypeScript has no legacy decorators).
+    const proto = PaymentsController.prototype;
+    for (const [method, path, guard] of [
+      ['payments', 'payments', new BearerGuard({ verifier, scopes: ['payments'] })],
+      ['me', 'me', new BearerGuard({ verifier })],
+    ] as const) {
+      const descriptor = Object.getOwnPropertyDescriptor(proto, method)!;
+      Req()(proto, method, 0);
+      UseGuards(guard)(proto, method, descriptor);
+      Get(path)(proto, method, descriptor);
+    }
+    Controller()(PaymentsController);
+    class AppModule {}
+    Module({ controllers: [PaymentsController] })(AppModule);
+    const app: INestApplication = await NestFactory.create(AppModule, { logger: false });
+    await app.listen(0, '127.0.0.1');
+    try {
+      await exerciseAdapter(await app.getUrl().then((url) => url.replace('[::1]', '127.0.0.1')));
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('optional adapters let a request without a token through, and requireScopes refusals reach the logger', async () => {
+    const logger = memoryLogger();
+    const shared = createVerifier(options({ logger }));
+    const app = express();
+    app.get('/maybe', expressBearer({ verifier: shared, optional: true }), (req, res) => {
+      res.json({ client: (req as { auth?: { clientId: string } }).auth?.clientId ?? null });
+    });
+    app.get('/admin', expressBearer({ verifier: shared }), requireScopes(['admin']), (_req, res) => void res.json({}));
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      assert.deepEqual((await probe(`${base}/maybe`)).body, { client: null });
+      assert.deepEqual((await probe(`${base}/maybe`, `Bearer ${await issuer.mint()}`)).body, { client: 'svc-a' });
+      assert.equal((await probe(`${base}/maybe`, 'Bearer bad')).status, 401);
+      assert.equal((await probe(`${base}/admin`, `Bearer ${await issuer.mint()}`)).status, 403);
+      assert.match(logger.lines.at(-1)!, /\(403\): missing scope admin \(client svc-a\)/);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+describe('OpenTelemetry', () => {
+  it('records a span and the metrics of each verification when @opentelemetry/api is present', async () => {
+    const spans = new InMemorySpanExporter();
+    const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
+    const metricExporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+    const reader = new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: 3_600_000 });
+    const meterProvider = new MeterProvider({ readers: [reader] });
+    assert.ok(trace.setGlobalTracerProvider(tracerProvider));
+    assert.ok(metrics.setGlobalMeterProvider(meterProvider));
+    try {
+      const v = createVerifier(options());
+      await v.verify(await issuer.mint());
+      await rejection(v.verify('a.b.c'));
+      const finished = spans.getFinishedSpans();
+      assert.deepEqual(finished.map((s) => [s.name, s.attributes['tessera.outcome']]), [
+        ['tessera.verify_access_token', 'success'],
+        ['tessera.verify_access_token', 'invalid_token'],
+      ]);
+      await reader.forceFlush();
+      const exported = metricExporter.getMetrics().flatMap((m) => m.scopeMetrics).flatMap((s) => s.metrics);
+      const counter = exported.find((m) => m.descriptor.name === 'tessera.rs.verifications');
+      assert.ok(counter, 'counter exported');
+      assert.deepEqual(counter.dataPoints.map((p) => [p.attributes['tessera.outcome'], p.value]).sort(), [['invalid_token', 1], ['success', 1]]);
+      assert.ok(exported.some((m) => m.descriptor.name === 'tessera.rs.verify.duration'));
+      const silent = createVerifier(options({ telemetry: false }));
+      await silent.verify(await issuer.mint());
+      assert.equal(spans.getFinishedSpans().length, 2, 'telemetry: false records nothing');
+    } finally {
+      trace.disable();
+      metrics.disable();
+      await meterProvider.shutdown();
+      await tracerProvider.shutdown();
     }
   });
 });
