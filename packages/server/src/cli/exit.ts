@@ -146,6 +146,7 @@ export function configSyntaxError(err: unknown, path: string, text: string): Ope
 export function reportFailure(err: unknown, write: (s: string) => void = (s) => void process.stderr.write(s)): ExitCode | number {
   if (err instanceof CommanderError) {
     if (err.exitCode === 0) return 0;
+    if (err.code === 'commander.help') return EXIT.usage; // a command missing: its help went to stderr already
     const message = err.message.replace(/^error:\s*/, '');
     write(`tessera: ${oneLine(message)} (see tessera --help)\n`);
     return EXIT.usage;

@@ -111,6 +111,10 @@ describe('operator mistakes: one line and a distinct exit code', () => {
     assertOneLine(await run(['clients', 'list', '--limit', 'abc']), EXIT.usage, /--limit.*'abc' is invalid.*whole number/);
     assertOneLine(await run(['serve', '--workers', '2x']), EXIT.usage, /--workers.*invalid/);
     assertOneLine(await run(['clients', 'lst']), EXIT.usage, /unknown command 'lst'/);
+    const bare = await run(['clients']); // no subcommand: its help, on stderr, and nothing else
+    assert.equal(bare.code, EXIT.usage);
+    assert.match(bare.stderr, /^Usage: tessera clients/);
+    assert.doesNotMatch(bare.stderr, /outputHelp|tessera: /);
   });
 
   it('PostgreSQL unreachable, and the database missing', async () => {
