@@ -5,6 +5,8 @@
 # Defaults to SQLite and a generated KEK file in the volume /data (one host). For a cluster, set
 # TESSERA_STORAGE_URL=postgres://…, TESSERA_REDIS_URL (optional) and the same TESSERA_KEK on every
 # instance: see docs/deployment.md and deploy/compose.yaml.
+# The image creates no demo client and prints no secret; for a throw-away trial, add
+# -e TESSERA_DEMO_CLIENT=true to get `demo-client` and its secret printed once on first start.
 
 # ---- build: native modules (better-sqlite3) and the compiled JavaScript in dist/ ----------------
 FROM node:20-bookworm-slim AS build
@@ -33,7 +35,8 @@ ENV NODE_ENV=production \
     TESSERA_HOST=0.0.0.0 \
     TESSERA_PORT=8080 \
     TESSERA_STORAGE_URL=sqlite:/data/tessera.db \
-    TESSERA_KEK_FILE=/data/kek.key
+    TESSERA_KEK_FILE=/data/kek.key \
+    TESSERA_DEMO_CLIENT=false
 WORKDIR /app
 # Owned by root and read-only to the server: only /data is writable.
 COPY --from=build /app /app

@@ -153,6 +153,17 @@ describe('deployment files', () => {
     for (const v of named) assert.ok(compose.volumes && v in compose.volumes, `volume ${v} is declared`);
   });
 
+  it('the image creates no demo client unless TESSERA_DEMO_CLIENT=true is given', () => {
+    const env: Record<string, string> = {};
+    for (const m of finalStage.matchAll(/^ENV ((?:\S+=\S+\s*)+)$/gm)) {
+      for (const pair of m[1]!.trim().split(/\s+/)) env[pair.slice(0, pair.indexOf('='))] = pair.slice(pair.indexOf('=') + 1);
+    }
+    assert.equal(env.TESSERA_DEMO_CLIENT, 'false');
+    assert.equal(loadConfig(undefined, env).demoClient, false);
+    assert.equal(loadConfig(undefined, { ...env, TESSERA_DEMO_CLIENT: 'true' }).demoClient, true);
+    assert.equal(loadConfig(undefined, {}).demoClient, true, '`npm start` on a laptop still creates it');
+  });
+
   it('the Dockerfile: node:20-bookworm-slim, build tools in the build stage only, production dependencies, non-root, port 8080', () => {
     assert.ok(stages.length >= 2, 'a build stage and a runtime stage');
     for (const stage of stages) assert.match(stage, /^FROM node:20-bookworm-slim\b/);

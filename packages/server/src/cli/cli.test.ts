@@ -40,7 +40,7 @@ function startServe(port: number, extra: string[] = [], extraEnv: NodeJS.Process
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 60_000); // generous: CI machines are shared
     const check = setInterval(() => {
       if (out.includes('tessera listening')) {
         clearInterval(check);

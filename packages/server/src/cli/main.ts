@@ -6,17 +6,15 @@
 import { Command, Option } from 'commander';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { AdminError } from '../core/errors/index.ts';
 import { AuthorizationServer } from '../core/server.ts';
 import { DEFAULT_REALM, type ClientMetadataInput } from '../core/config/index.ts';
 import { openRuntime, type Runtime } from './runtime.ts';
 import { serve } from './serve.ts';
 import { tokenCommand } from './token.ts';
+import { EXIT, OperatorError, reportFailure, wholeNumber } from './exit.ts';
 
 const out = (value: unknown): void => void process.stdout.write(JSON.stringify(value, null, 2) + "\n");
 const collect = (value: string, previous: string[] = []) => [...previous, value];
-/** The package's version: package.json is two levels up from both src/cli/ and dist/cli/. */
-const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 async function withRuntime<T>(configFile: string | undefined, fn: (rt: Runtime) => Promise<T>): Promise<T> {
   const rt = await openRuntime(configFile, { bootstrap: false });
@@ -28,12 +26,32 @@ async function withRuntime<T>(configFile: string | undefined, fn: (rt: Runtime) 
 }
 
 function readStructured(path: string): unknown {
-  const text = readFileSync(path, 'utf8');
-  return path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new OperatorError(EXIT.usage, `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}: check the file name`, { cause: err });
+  }
+  try {
+    return path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new OperatorError(EXIT.usage, `${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}: fix the file`, { cause: err });
+  }
+}
+
+/** The server package's version (package.json sits two levels above src/cli and dist/cli). */
+export function version(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
 export function buildCli(): Command {
-  const program = new Command('tessera').description('OAuth 2.0 authorization server for machine-to-machine access').version(version).showHelpAfterError();
+  // exitOverride: commander throws instead of exiting, and main() prints one line with exit code 3
+  // (exit.ts). Subcommands inherit both settings when created with program.command().
+  const program = new Command('tessera')
+    .description('OAuth 2.0 authorization server for machine-to-machine access')
+    .version(version(), '-V, --version', 'print the version')
+    .exitOverride()
+    .configureOutput({ outputError: () => {} });
   const configOpt = () => new Option('-c, --config <file>', 'configuration file (YAML or JSON); env TESSERA_CONFIG');
   const realmOpt = () => new Option('-r, --realm <name>', 'realm').default(DEFAULT_REALM);
 
@@ -41,8 +59,9 @@ export function buildCli(): Command {
     .command('serve')
     .description('run the server')
     .addOption(configOpt())
-    .option('-w, --workers <n>', 'worker processes sharing the port (one per core)', (v) => Number(v), 1)
-    .action((o) => serve(o.config, { workers: o.workers }));
+    .option('-p, --port <port>', 'port to listen on (wins over listen.port and TESSERA_PORT)', wholeNumber(0, 65535))
+    .option('-w, --workers <n>', 'worker processes sharing the port (one per core)', wholeNumber(1, 64), 1)
+    .action((o) => serve(o.config, { workers: o.workers, port: o.port }));
 
   program
     .command('migrate')
@@ -66,7 +85,7 @@ export function buildCli(): Command {
     .option('--jwks-file <file>', 'file holding the client JWK Set')
     .option('--owner <owner>', 'owner (repeatable)', collect)
     .option('--resource <uri>', 'allowed resource / audience (repeatable)', collect)
-    .option('--ttl <seconds>', 'access token lifetime', (v) => Number(v))
+    .option('--ttl <seconds>', 'access token lifetime', wholeNumber(1, 2_147_483_647))
     .option('--may-introspect', 'allow calling the introspection endpoint')
     .option('--metadata <file>', 'RFC 7591 client metadata (YAML or JSON); flags override it')
     .action((o) =>
@@ -95,7 +114,7 @@ export function buildCli(): Command {
     .addOption(configOpt())
     .addOption(realmOpt())
     .option('--after <client_id>', 'start after this client id')
-    .option('--limit <n>', 'at most n clients', (v) => Number(v), 100)
+    .option('--limit <n>', 'at most n clients', wholeNumber(1, 100_000), 100)
     .action((o) => withRuntime(o.config, async (rt) => out(await rt.server.listClients(o.realm, { after: o.after, limit: o.limit }))));
   clients
     .command('show <client_id>')
@@ -174,15 +193,16 @@ export function buildCli(): Command {
   return program;
 }
 
+/**
+ * Runs the CLI. Every failure ends here: one line on stderr and the exit code of its kind (exit.ts,
+ * docs/cli.md); a stack trace only for unexpected errors.
+ */
 export async function main(argv: string[]): Promise<void> {
   try {
     await buildCli().parseAsync(argv);
   } catch (err) {
-    if (err instanceof AdminError || err instanceof TypeError) {
-      process.stderr.write(`tessera: ${err.message}\n`);
-      process.exitCode = 2;
-      return;
-    }
-    throw err;
+    const code = reportFailure(err);
+    // Exit now: a half-opened pool or socket must not keep a failed command alive.
+    process.exit(code);
   }
 }

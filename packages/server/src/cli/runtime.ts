@@ -14,11 +14,21 @@ import { AuthorizationServer } from '../core/server.ts';
 import { createMemoryStorage } from '../storage/memory/index.ts';
 import { createSqliteStorage } from '../storage/sqlite/index.ts';
 import { createMemoryRateLimiter } from '../core/limits/memory-rate-limiter.ts';
+import { StorageUnavailableError } from '../core/errors/index.ts';
+import { EXIT, OperatorError, configSyntaxError, dataDirError, describeStorage, storageStartError } from './exit.ts';
 
 type Env = Record<string, string | undefined>;
 
-/** Reads the config file (YAML or JSON) and applies environment overrides, then validates. */
-export function loadConfig(file: string | undefined, env: Env = process.env): ResolvedConfig {
+/** Command-line settings that win over the file and the environment. */
+export interface ConfigOverrides {
+  port?: number;
+}
+
+/**
+ * Reads the config file (YAML or JSON) and applies environment overrides, then validates. Every
+ * mistake (unreadable file, syntax error, invalid value) is an OperatorError with exit code 4.
+ */
+export function loadConfig(file: string | undefined, env: Env = process.env, overrides: ConfigOverrides = {}): ResolvedConfig {
   let raw: Record<string, unknown> = {};
   const path = file ?? env.TESSERA_CONFIG;
   if (path) {
@@ -26,10 +36,15 @@ export function loadConfig(file: string | undefined, env: Env = process.env): Re
     try {
       text = readFileSync(path, 'utf8');
     } catch (err) {
-      throw new TypeError(`cannot read config file ${path}: ${(err as Error).message}`);
+      throw new OperatorError(EXIT.config, `cannot read config file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}: check the path given to --config or TESSERA_CONFIG`, { cause: err });
     }
-    const parsed: unknown = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
-    if (parsed !== null && parsed !== undefined && (typeof parsed !== 'object' || Array.isArray(parsed))) throw new TypeError(`config file ${path}: must be a mapping`);
+    let parsed: unknown;
+    try {
+      parsed = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+    } catch (err) {
+      throw configSyntaxError(err, path, text);
+    }
+    if (parsed !== null && parsed !== undefined && (typeof parsed !== 'object' || Array.isArray(parsed))) throw new OperatorError(EXIT.config, `config file ${path}: must be a mapping of settings (see docs/configuration.md)`);
     raw = (parsed as Record<string, unknown>) ?? {};
   }
   const set = (section: string | undefined, key: string, value: unknown) => {
@@ -37,19 +52,28 @@ export function loadConfig(file: string | undefined, env: Env = process.env): Re
     if (!section) raw[key] = value;
     else raw[section] = { ...((raw[section] as object) ?? {}), [key]: value };
   };
+  const whole = (name: string, value: string | undefined) => {
+    if (value === undefined) return undefined;
+    if (!/^\d+$/.test(value)) throw new OperatorError(EXIT.config, `${name}: not a whole number: ${value}`);
+    return Number(value);
+  };
   set(undefined, 'issuer', env.TESSERA_ISSUER);
   set('listen', 'host', env.TESSERA_HOST);
   const port = env.TESSERA_PORT ?? env.PORT;
-  if (port !== undefined) {
-    if (!/^\d+$/.test(port)) throw new TypeError(`TESSERA_PORT: not a port number: ${port}`);
-    set('listen', 'port', Number(port));
-  }
+  if (port !== undefined && !/^\d+$/.test(port)) throw new OperatorError(EXIT.config, `TESSERA_PORT: not a port number: ${port}`);
+  set('listen', 'port', overrides.port ?? (port === undefined ? undefined : Number(port)));
   set('storage', 'url', env.TESSERA_STORAGE_URL ?? env.DATABASE_URL);
   set('storage', 'redis', env.TESSERA_REDIS_URL ?? env.REDIS_URL);
+  set('storage', 'wait_at_start', whole('TESSERA_STORAGE_WAIT', env.TESSERA_STORAGE_WAIT));
   set('log', 'level', env.TESSERA_LOG_LEVEL);
   set('kek', 'file', env.TESSERA_KEK_FILE);
   if (env.TESSERA_DEMO_CLIENT !== undefined) set(undefined, 'demo_client', env.TESSERA_DEMO_CLIENT !== 'false' && env.TESSERA_DEMO_CLIENT !== '0');
-  return resolveConfig(raw);
+  try {
+    return resolveConfig(raw);
+  } catch (err) {
+    if (err instanceof TypeError) throw new OperatorError(EXIT.config, `${path ? `config file ${path}: ` : ''}${err.message.replace(/\n/g, '\n  ')}`, { cause: err });
+    throw err;
+  }
 }
 
 /**
@@ -59,31 +83,55 @@ export function loadConfig(file: string | undefined, env: Env = process.env): Re
 export function loadKek(config: ResolvedConfig, env: Env = process.env): KeyEncryptionKey {
   if (env.TESSERA_KEK) return createKek(parseKek(env.TESSERA_KEK));
   const file = resolvePath(config.kekFile);
-  if (!existsSync(file)) {
-    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-    try {
-      writeFileSync(file, randomBytes(32).toString('base64url') + '\n', { mode: 0o600, flag: 'wx' });
-    } catch (err) {
-      // Another process created it first: use theirs.
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  try {
+    if (!existsSync(file)) {
+      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+      try {
+        writeFileSync(file, randomBytes(32).toString('base64url') + '\n', { mode: 0o600, flag: 'wx' });
+      } catch (err) {
+        // Another process created it first: use theirs.
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
     }
+    chmodSync(file, 0o600);
+  } catch (err) {
+    throw dataDirError(err, file, 'kek.file (TESSERA_KEK_FILE)');
   }
-  chmodSync(file, 0o600);
   return createKek(parseKek(readFileSync(file, 'utf8')));
 }
 
 /**
- * Opens the backend a storage URL names: `sqlite:PATH`, `memory:`, or `postgres://…` (with Redis for
- * the replay store and change feed when `redisUrl` or the URL's `?redis=` names one).
+ * Opens the backend a storage URL names: `sqlite:PATH`, `memory` (or `memory:`), or `postgres://…`
+ * (with Redis for the replay store and change feed when `redisUrl` or the URL's `?redis=` names one).
+ * An unreachable PostgreSQL is retried with backoff for `waitSeconds` (it may still be starting);
+ * the failures an operator can fix are OperatorErrors (exit.ts).
  */
-export async function openStorage(url: string, redisUrl?: string): Promise<Storage> {
+export async function openStorage(url: string, redisUrl?: string, waitSeconds = 0, onWait?: (message: string) => void): Promise<Storage> {
   if (url === 'memory:' || url === 'memory') return createMemoryStorage();
-  if (url.startsWith('sqlite:')) return createSqliteStorage({ path: resolvePath(url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '')) });
+  if (url.startsWith('sqlite:')) {
+    const path = resolvePath(url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, ''));
+    try {
+      return createSqliteStorage({ path });
+    } catch (err) {
+      throw dataDirError(err, path, 'storage.url (TESSERA_STORAGE_URL)');
+    }
+  }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     const { createPostgresStorage } = await import('../storage/postgres/index.ts');
-    return createPostgresStorage({ url, redis: redisUrl });
+    const deadline = Date.now() + waitSeconds * 1000;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await createPostgresStorage({ url, redis: redisUrl });
+      } catch (err) {
+        const left = deadline - Date.now();
+        if (!(err instanceof StorageUnavailableError) || left <= 0) throw storageStartError(err, url);
+        if (attempt === 0) onWait?.(`${describeStorage(url)} is not reachable yet (${(err.cause as Error | undefined)?.message ?? err.message}); retrying for up to ${waitSeconds} s`);
+        await new Promise((r) => setTimeout(r, Math.min(left, 250 * 2 ** Math.min(attempt, 3))));
+      }
+    }
   }
-  throw new TypeError(`storage.url: unsupported scheme in ${url} (use sqlite:PATH, memory: or postgres://)`);
+  const scheme = /^[a-z][a-z0-9+.-]*:/i.exec(url)?.[0];
+  throw new OperatorError(EXIT.config, `storage.url: unsupported ${scheme ? `scheme ${scheme}` : 'value (no scheme)'}: use sqlite:PATH, memory or postgres://…`);
 }
 
 export function createLogger(level: string): Logger {
@@ -102,10 +150,10 @@ export interface Runtime {
 }
 
 /** Opens storage and builds the core facade; `bootstrap` upserts the clients the config declares. */
-export async function openRuntime(configFile: string | undefined, opts: { bootstrap: boolean }): Promise<Runtime> {
-  const config = loadConfig(configFile);
+export async function openRuntime(configFile: string | undefined, opts: { bootstrap: boolean; overrides?: ConfigOverrides }): Promise<Runtime> {
+  const config = loadConfig(configFile, process.env, opts.overrides);
   const kek = loadKek(config);
-  const storage = await openStorage(config.storageUrl, config.redisUrl);
+  const storage = await openStorage(config.storageUrl, config.redisUrl, config.storageWaitAtStartSeconds, (message) => process.stderr.write(`tessera: ${message}\n`));
   // With Redis, failed-authentication counts are shared by every instance; else per process.
   const limiter = storage.limiter ?? createMemoryRateLimiter();
   const close = async () => {

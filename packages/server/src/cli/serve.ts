@@ -7,6 +7,7 @@ import cluster from 'node:cluster';
 import { buildApp } from '../http/app.ts';
 import { DEFAULT_REALM } from '../core/config/index.ts';
 import { createLogger, openRuntime, type Runtime } from './runtime.ts';
+import { listenError } from './exit.ts';
 
 export const DEMO_CLIENT_ID = 'demo-client';
 const SHUTDOWN_DEADLINE_MS = 10_000;
@@ -14,22 +15,30 @@ const SHUTDOWN_DEADLINE_MS = 10_000;
 export interface ServeOptions {
   /** Worker processes sharing the port (node:cluster); 1 serves in this process. */
   workers?: number;
+  /** Port to listen on; wins over the file and the environment. */
+  port?: number;
 }
 
 export async function serve(configFile: string | undefined, opts: ServeOptions = {}): Promise<void> {
   const workers = opts.workers ?? 1;
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new TypeError('--workers must be a whole number from 1 to 64');
-  if (workers > 1 && cluster.isPrimary) return primary(configFile, workers);
+  if (workers > 1 && cluster.isPrimary) return primary(configFile, workers, opts.port);
 
   const started = performance.now();
   // In a cluster the primary has migrated, created keys and bootstrapped clients already.
-  const runtime = await openRuntime(configFile, { bootstrap: cluster.isPrimary });
+  const runtime = await openRuntime(configFile, { bootstrap: cluster.isPrimary, overrides: { port: opts.port ?? workerPort() } });
   const { config, server } = runtime;
   const logger = createLogger(config.logLevel);
   if (cluster.isPrimary) await ensureDemoClient(runtime);
 
   const app = buildApp(server, { logger });
-  await app.listen({ host: config.listen.host, port: config.listen.port });
+  try {
+    await app.listen({ host: config.listen.host, port: config.listen.port });
+  } catch (err) {
+    await app.close().catch(() => {});
+    await runtime.close().catch(() => {});
+    throw listenError(err, config.listen.host, config.listen.port);
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.listen.port;
   logger.info({ issuer: config.issuer, host: config.listen.host, port, storage: runtime.storage.kind, startupMs: Math.round(performance.now() - started) }, 'tessera listening');
@@ -80,8 +89,8 @@ async function ensureDemoClient(runtime: Runtime): Promise<void> {
  * The cluster primary: prepares storage once (migrations, keys, configured clients, demo client),
  * then forks the workers, replaces any that dies, and on SIGTERM/SIGINT stops them all gracefully.
  */
-async function primary(configFile: string | undefined, workers: number): Promise<void> {
-  const runtime = await openRuntime(configFile, { bootstrap: true });
+async function primary(configFile: string | undefined, workers: number, port: number | undefined): Promise<void> {
+  const runtime = await openRuntime(configFile, { bootstrap: true, overrides: { port } });
   const logger = createLogger(runtime.config.logLevel);
   if (runtime.storage.kind === 'memory') {
     await runtime.close();
@@ -91,7 +100,7 @@ async function primary(configFile: string | undefined, workers: number): Promise
   await runtime.close();
 
   let stopping = false;
-  const fork = () => cluster.fork();
+  const fork = () => cluster.fork(port === undefined ? {} : { TESSERA_SERVE_PORT: String(port) });
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) {
       if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
@@ -111,6 +120,12 @@ async function primary(configFile: string | undefined, workers: number): Promise
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+}
+
+/** A cluster worker's port from `serve --port` of its primary. */
+function workerPort(): number | undefined {
+  const port = cluster.isPrimary ? undefined : process.env.TESSERA_SERVE_PORT;
+  return port === undefined ? undefined : Number(port);
 }
 
 function printDemo(issuer: string, secret: string): void {

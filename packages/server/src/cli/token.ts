@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { readFileSync } from 'node:fs';
+import { EXIT, OperatorError, tokenError } from './exit.ts';
 
 export function tokenCommand(program: Command): void {
   program
@@ -21,14 +22,32 @@ export function tokenCommand(program: Command): void {
       let auth: Record<string, unknown>;
       if (o.method === 'private_key_jwt') {
         if (!o.privateKey) throw new TypeError('--private-key is required for private_key_jwt');
-        const text = readFileSync(o.privateKey, 'utf8');
-        auth = { method: 'private_key_jwt', privateKey: text.trim().startsWith('{') ? JSON.parse(text) : text, kid: o.kid, alg: o.alg };
+        let text: string;
+        try {
+          text = readFileSync(o.privateKey, 'utf8');
+        } catch (err) {
+          throw new OperatorError(EXIT.usage, `cannot read --private-key ${o.privateKey}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+        }
+        let privateKey: unknown = text;
+        if (text.trim().startsWith('{')) {
+          try {
+            privateKey = JSON.parse(text);
+          } catch (err) {
+            throw new OperatorError(EXIT.usage, `--private-key ${o.privateKey} is not valid JWK JSON: ${(err as Error).message}`, { cause: err });
+          }
+        }
+        auth = { method: 'private_key_jwt', privateKey, kid: o.kid, alg: o.alg };
       } else {
         if (!o.clientSecret) throw new TypeError('--client-secret (or TESSERA_CLIENT_SECRET) is required');
         auth = { method: o.method, clientSecret: o.clientSecret, ...(o.alg ? { alg: o.alg } : {}) };
       }
-      const client = new TokenClient({ issuer: o.issuer, clientId: o.clientId, auth } as never);
-      const token = await client.getToken({ scope: o.scope, resource: o.resource });
+      let token: unknown;
+      try {
+        const client = new TokenClient({ issuer: o.issuer, clientId: o.clientId, auth } as never);
+        token = await client.getToken({ scope: o.scope, resource: o.resource });
+      } catch (err) {
+        throw tokenError(err, o.issuer);
+      }
       process.stdout.write(JSON.stringify(token, null, 2) + '\n');
     });
 }

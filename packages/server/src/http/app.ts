@@ -17,6 +17,8 @@ export interface AppOptions {
 }
 
 const NOT_FORM = Symbol('not a form body');
+/** Set on a request whose failure sendError has logged already (onResponse then logs nothing more). */
+const LOGGED = Symbol('failure logged');
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
 const CREDENTIAL_PARAMS = ['client_secret', 'client_assertion', 'client_assertion_type', 'client_id', 'token'];
 
@@ -42,11 +44,13 @@ export function buildApp(server: AuthorizationServer, opts: AppOptions): Fastify
     reply.header('x-request-id', request.id);
   });
   const debug = opts.logger.isLevelEnabled('debug');
+  // request.log is a child logger bound to reqId already: lines never add it again.
   app.addHook('onResponse', async (request, reply) => {
-    const failed = reply.statusCode >= 500;
+    const failed = reply.statusCode >= 500 && !(request as { [LOGGED]?: boolean })[LOGGED];
     if (!failed && !debug) return; // the hot path builds nothing
-    const line = { reqId: request.id, method: request.method, path: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) };
-    if (failed) request.log.error(line, 'request failed');
+    const line = { method: request.method, path: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) };
+    // A 503 is expected (a dependency is down, not ready, shutting down): warn, not error.
+    if (failed) request.log[reply.statusCode === 503 ? 'warn' : 'error'](line, 'request failed');
     else request.log.debug(line, 'request');
   });
 
@@ -132,13 +136,14 @@ function sendError(request: FastifyRequest, reply: FastifyReply, error: unknown)
       oauth = new InvalidRequestError(description, `${e.code ?? ''} ${e.message ?? ''}`);
       if (status === 415) status = 400;
     } else {
-      request.log.error({ reqId: request.id, err: error }, 'unexpected error');
+      request.log.error({ err: error, method: request.method, path: request.url.split('?')[0] }, 'unexpected error');
       oauth = new ServerError('');
       status = 500;
     }
   }
-  if (status < 500) request.log.info({ reqId: request.id, error: oauth.error, detail: oauth.detail ?? oauth.description }, 'oauth error');
-  else if (oauth instanceof TemporarilyUnavailableError) request.log.warn({ reqId: request.id, detail: oauth.detail }, 'dependency unavailable');
+  if (status < 500) request.log.info({ error: oauth.error, detail: oauth.detail ?? oauth.description }, 'oauth error');
+  else if (oauth instanceof TemporarilyUnavailableError) request.log.warn({ detail: oauth.detail, method: request.method, path: request.url.split('?')[0] }, 'dependency unavailable');
+  if (status >= 500) (request as { [LOGGED]?: boolean })[LOGGED] = true;
   reply.code(status).headers(NO_STORE);
   // RFC 6749 §5.2: a client that tried the Authorization header gets a challenge for the scheme
   // Tessera supports there. Clients that authenticated in the body get none, as other servers do

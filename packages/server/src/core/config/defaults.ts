@@ -5,8 +5,10 @@ export const DEFAULTS = {
   /** Base issuer URL of the default realm; other realms are `${issuer}/realms/{name}`. With no issuer but a port set, `http://localhost:{port}`. */
   issuer: 'http://localhost:8080',
   listen: { host: '127.0.0.1', port: 8080 },
-  /** Embedded SQLite file. `memory:` keeps everything in process; `postgres://…` for PostgreSQL. */
+  /** Embedded SQLite file. `memory` keeps everything in process; `postgres://…` for PostgreSQL. */
   storageUrl: 'sqlite:./data/tessera.db',
+  /** Seconds an unreachable PostgreSQL is retried at start-up (backoff up to 2 s) before exiting. */
+  storageWaitAtStartSeconds: 30,
   /** Generated on first start with mode 0600 unless TESSERA_KEK is set. */
   kekFile: './data/kek.key',
   logLevel: 'info',

@@ -50,6 +50,8 @@ export interface ResolvedConfig {
   storageUrl: string;
   /** Redis for the replay store and change feed of a PostgreSQL deployment. */
   redisUrl: string | undefined;
+  /** Seconds an unreachable database is retried at start-up before giving up. */
+  storageWaitAtStartSeconds: number;
   kekFile: string;
   logLevel: string;
   bodyLimitBytes: number;
@@ -144,6 +146,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     listen: { host: file.listen?.host ?? DEFAULTS.listen.host, port: file.listen?.port ?? DEFAULTS.listen.port },
     storageUrl: file.storage?.url ?? DEFAULTS.storageUrl,
     redisUrl: file.storage?.redis,
+    storageWaitAtStartSeconds: file.storage?.wait_at_start ?? DEFAULTS.storageWaitAtStartSeconds,
     kekFile: file.kek?.file ?? DEFAULTS.kekFile,
     logLevel: file.log?.level ?? DEFAULTS.logLevel,
     bodyLimitBytes: file.http?.body_limit ?? DEFAULTS.bodyLimitBytes,

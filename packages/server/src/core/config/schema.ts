@@ -70,7 +70,12 @@ const realmSchema = z.strictObject({
 export const configFileSchema = z.strictObject({
   issuer: z.string().optional(),
   listen: z.strictObject({ host: z.string().optional(), port: z.number().int().min(0).max(65535).optional() }).optional(),
-  storage: z.strictObject({ url: z.string().optional(), redis: z.string().optional() }).optional(),
+  storage: z.strictObject({
+    url: z.string().optional(),
+    redis: z.string().optional(),
+    /** Seconds to keep retrying an unreachable database at start-up before exiting (0: fail at once). */
+    wait_at_start: z.number().int().min(0).max(3600).optional(),
+  }).optional(),
   kek: z.strictObject({ file: z.string().optional() }).optional(),
   log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional() }).optional(),
   http: z.strictObject({ body_limit: z.number().int().min(1024).max(1048576).optional(), trust_proxy: z.boolean().optional() }).optional(),
