@@ -333,6 +333,22 @@ export async function roundTrip(): Promise<string[]> {
     assert.equal(esm.stdout.trim(), 'function function true');
     const cjs = ok(process.execPath, ['--no-warnings', '-e', `const m = require('@tessera-auth/server'); console.log(typeof m.createAuthorizationServer)`], serverProject);
     assert.equal(cjs.stdout.trim(), 'function');
+    // Its types, as an embedding application compiles them (nodenext, strict, exactOptionalPropertyTypes).
+    const typesNode = readJson<PackageJson>(join(workspace, 'node_modules/@types/node/package.json')).version;
+    ok('npm', ['install', '--offline', '--ignore-scripts', '--no-audit', '--no-fund', '-D', `@types/node@${typesNode}`], serverProject);
+    writeFileSync(join(serverProject, 'embed.mts'), `
+import { buildApp, createAuthorizationServer, createMemoryStorage, resolveConfig, OAuthError, type ServerOptions } from '@tessera-auth/server';
+import { createSqliteStorage } from '@tessera-auth/server/storage/sqlite';
+export type Options = ServerOptions;
+export const api = [buildApp, createAuthorizationServer, createMemoryStorage, resolveConfig, createSqliteStorage] as const;
+export const isOAuthError = (e: unknown): e is OAuthError => e instanceof OAuthError;
+`);
+    writeFileSync(join(serverProject, 'tsconfig.json'), JSON.stringify({
+      compilerOptions: { strict: true, exactOptionalPropertyTypes: true, noEmit: true, skipLibCheck: false, types: ['node'], target: 'ES2022', module: 'nodenext', moduleResolution: 'nodenext' },
+      files: ['embed.mts'],
+    }));
+    const tsc = run(process.execPath, [join(workspace, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], serverProject);
+    assert.equal(tsc.status, 0, `tsc on the server's types:\n${tsc.stdout}${tsc.stderr}`);
 
     const run = join(serverProject, 'run');
     mkdirSync(run);
