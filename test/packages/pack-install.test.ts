@@ -350,15 +350,15 @@ export const isOAuthError = (e: unknown): e is OAuthError => e instanceof OAuthE
     const tsc = run(process.execPath, [join(workspace, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], serverProject);
     assert.equal(tsc.status, 0, `tsc on the server's types:\n${tsc.stdout}${tsc.stderr}`);
 
-    const run = join(serverProject, 'run');
-    mkdirSync(run);
+    const home = join(serverProject, 'run');
+    mkdirSync(home);
     const port = await freePort();
     const issuer = `http://127.0.0.1:${port}`;
     const env = { TESSERA_ISSUER: issuer, TESSERA_PORT: String(port), TESSERA_HOST: '127.0.0.1', TESSERA_DEMO_CLIENT: 'false', TESSERA_LOG_LEVEL: 'warn' };
-    const created = JSON.parse(ok(bin, ['clients', 'create', '--id', 'pkg-test', '--scope', 'invoices:read'], run, env).stdout) as { client_secret: string };
-    assert.ok(existsSync(join(run, 'data/tessera.db')), 'SQLite database under ./data');
+    const created = JSON.parse(ok(bin, ['clients', 'create', '--id', 'pkg-test', '--scope', 'invoices:read'], home, env).stdout) as { client_secret: string };
+    assert.ok(existsSync(join(home, 'data/tessera.db')), 'SQLite database under ./data');
 
-    const child = spawn(bin, ['serve'], { cwd: run, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(bin, ['serve'], { cwd: home, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     serverProcess = child;
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d));
@@ -403,7 +403,7 @@ export const isOAuthError = (e: unknown): e is OAuthError => e instanceof OAuthE
     }
 
     // `tessera token` (the server's use of @tessera-auth/client) against the running server.
-    const token = ok(bin, ['token', '--issuer', issuer, '--client-id', 'pkg-test', '--client-secret', created.client_secret, '--scope', 'invoices:read'], run);
+    const token = ok(bin, ['token', '--issuer', issuer, '--client-id', 'pkg-test', '--client-secret', created.client_secret, '--scope', 'invoices:read'], home);
     assert.match(token.stdout, /eyJ/);
     assert.doesNotMatch(output, /"level":(50|60)/, 'the server logged an error');
   });
