@@ -333,16 +333,32 @@ export async function roundTrip(): Promise<string[]> {
     assert.equal(esm.stdout.trim(), 'function function true');
     const cjs = ok(process.execPath, ['--no-warnings', '-e', `const m = require('@tessera-auth/server'); console.log(typeof m.createAuthorizationServer)`], serverProject);
     assert.equal(cjs.stdout.trim(), 'function');
+    // Its types, as an embedding application compiles them (nodenext, strict, exactOptionalPropertyTypes).
+    const typesNode = readJson<PackageJson>(join(workspace, 'node_modules/@types/node/package.json')).version;
+    ok('npm', ['install', '--offline', '--ignore-scripts', '--no-audit', '--no-fund', '-D', `@types/node@${typesNode}`], serverProject);
+    writeFileSync(join(serverProject, 'embed.mts'), `
+import { buildApp, createAuthorizationServer, createMemoryStorage, resolveConfig, OAuthError, type ServerOptions } from '@tessera-auth/server';
+import { createSqliteStorage } from '@tessera-auth/server/storage/sqlite';
+export type Options = ServerOptions;
+export const api = [buildApp, createAuthorizationServer, createMemoryStorage, resolveConfig, createSqliteStorage] as const;
+export const isOAuthError = (e: unknown): e is OAuthError => e instanceof OAuthError;
+`);
+    writeFileSync(join(serverProject, 'tsconfig.json'), JSON.stringify({
+      compilerOptions: { strict: true, exactOptionalPropertyTypes: true, noEmit: true, skipLibCheck: false, types: ['node'], target: 'ES2022', module: 'nodenext', moduleResolution: 'nodenext' },
+      files: ['embed.mts'],
+    }));
+    const tsc = run(process.execPath, [join(workspace, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], serverProject);
+    assert.equal(tsc.status, 0, `tsc on the server's types:\n${tsc.stdout}${tsc.stderr}`);
 
-    const run = join(serverProject, 'run');
-    mkdirSync(run);
+    const home = join(serverProject, 'run');
+    mkdirSync(home);
     const port = await freePort();
     const issuer = `http://127.0.0.1:${port}`;
     const env = { TESSERA_ISSUER: issuer, TESSERA_PORT: String(port), TESSERA_HOST: '127.0.0.1', TESSERA_DEMO_CLIENT: 'false', TESSERA_LOG_LEVEL: 'warn' };
-    const created = JSON.parse(ok(bin, ['clients', 'create', '--id', 'pkg-test', '--scope', 'invoices:read'], run, env).stdout) as { client_secret: string };
-    assert.ok(existsSync(join(run, 'data/tessera.db')), 'SQLite database under ./data');
+    const created = JSON.parse(ok(bin, ['clients', 'create', '--id', 'pkg-test', '--scope', 'invoices:read'], home, env).stdout) as { client_secret: string };
+    assert.ok(existsSync(join(home, 'data/tessera.db')), 'SQLite database under ./data');
 
-    const child = spawn(bin, ['serve'], { cwd: run, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(bin, ['serve'], { cwd: home, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     serverProcess = child;
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d));
@@ -387,7 +403,7 @@ export async function roundTrip(): Promise<string[]> {
     }
 
     // `tessera token` (the server's use of @tessera-auth/client) against the running server.
-    const token = ok(bin, ['token', '--issuer', issuer, '--client-id', 'pkg-test', '--client-secret', created.client_secret, '--scope', 'invoices:read'], run);
+    const token = ok(bin, ['token', '--issuer', issuer, '--client-id', 'pkg-test', '--client-secret', created.client_secret, '--scope', 'invoices:read'], home);
     assert.match(token.stdout, /eyJ/);
     assert.doesNotMatch(output, /"level":(50|60)/, 'the server logged an error');
   });
