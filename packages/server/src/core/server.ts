@@ -8,6 +8,7 @@ import { clientMetadataSchema, formatIssues } from './config/index.ts';
 import { AdminError, InvalidRequestError, UnsupportedGrantTypeError, quoteSafe } from './errors/index.ts';
 import type { Clock, JwkSet, RateLimiter, Storage } from './ports/index.ts';
 import { AuthThrottle } from './client-auth/throttle.ts';
+import { warmDummyKeys } from './client-auth/dummy.ts';
 import { createMemoryRateLimiter } from './limits/memory-rate-limiter.ts';
 import { systemClock } from './ports/index.ts';
 import type { KeyEncryptionKey } from './crypto/kek.ts';
@@ -134,6 +135,8 @@ export class AuthorizationServer {
     await opts.storage.migrate();
     await server.keys.init({ create: opts.bootstrap !== false });
     await server.#loadClientScopes();
+    // Dummy keys for equal-cost refusals of unknown clients, made once, off the request path.
+    void warmDummyKeys().catch(() => undefined);
     if (opts.bootstrap !== false) {
       server.#stopKeyRefresh = server.keys.startRefresh(KEY_REFRESH_MS);
       for (const realm of opts.config.realms.values()) {
