@@ -111,6 +111,7 @@ describe('oauth4webapi v3 interoperability', () => {
         introspection_endpoint_auth_signing_alg_values_supported: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA', 'Ed25519', 'HS256', 'HS384', 'HS512'],
         revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt'],
         revocation_endpoint_auth_signing_alg_values_supported: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA', 'Ed25519', 'HS256', 'HS384', 'HS512'],
+        scopes_supported: SCOPE.split(' ').sort(),
       },
     );
   });

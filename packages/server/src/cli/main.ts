@@ -12,6 +12,7 @@ import { openRuntime, type Runtime } from './runtime.ts';
 import { serve } from './serve.ts';
 import { tokenCommand } from './token.ts';
 import { EXIT, OperatorError, reportFailure, wholeNumber } from './exit.ts';
+import { importKeycloak } from './import-keycloak.ts';
 
 const out = (value: unknown): void => void process.stdout.write(JSON.stringify(value, null, 2) + "\n");
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -176,11 +177,18 @@ export function buildCli(): Command {
       }),
     );
   program
-    .command('import')
-    .description('read an export into the configured storage (upserts clients, keys, revocations)')
+    .command('import [file]')
+    .description('read an export into the configured storage (upserts clients, keys, revocations); --from keycloak reads a Keycloak realm export')
     .addOption(configOpt())
-    .requiredOption('-i, --in <file>', 'export file')
-    .action((o) => withRuntime(o.config, async (rt) => out(await rt.server.importData(JSON.parse(readFileSync(o.in, 'utf8'))))));
+    .option('-i, --in <file>', 'export file (or give it as the argument)')
+    .addOption(new Option('--from <format>', 'format of the file').choices(['tessera', 'keycloak']).default('tessera'))
+    .addOption(new Option('-r, --realm <name>', 'target realm (--from keycloak)').default(DEFAULT_REALM))
+    .action((file: string | undefined, o) => {
+      const path = file ?? o.in;
+      if (path === undefined) throw new OperatorError(EXIT.usage, 'import: no file given: tessera import FILE (or --in FILE)');
+      if (o.from === 'keycloak') return withRuntime(o.config, async (rt) => void (await importKeycloak(rt.server, o.realm, readStructured(path))));
+      return withRuntime(o.config, async (rt) => out(await rt.server.importData(JSON.parse(readFileSync(path, 'utf8')))));
+    });
 
   keys
     .command('revoke <kid>')

@@ -22,7 +22,7 @@ export function normaliseParams(raw: RawParams, known: readonly string[], multi:
       if (present.length) lists.set(name, present);
       continue;
     }
-    if (values.length > 1) throw new InvalidRequestError(`parameter ${name} must not be repeated`);
+    if (values.length > 1) throw new InvalidRequestError(`parameter ${name} must not be repeated`).because('param_repeated', { parameter: name });
     if (values[0] !== '') single.set(name, values[0]!);
   }
   return { single, lists };

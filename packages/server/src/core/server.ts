@@ -8,6 +8,7 @@ import { clientMetadataSchema, formatIssues } from './config/index.ts';
 import { AdminError, InvalidRequestError, UnsupportedGrantTypeError, quoteSafe } from './errors/index.ts';
 import type { Clock, JwkSet, RateLimiter, Storage } from './ports/index.ts';
 import { AuthThrottle } from './client-auth/throttle.ts';
+import { warmDummyKeys } from './client-auth/dummy.ts';
 import { createMemoryRateLimiter } from './limits/memory-rate-limiter.ts';
 import { systemClock } from './ports/index.ts';
 import type { KeyEncryptionKey } from './crypto/kek.ts';
@@ -93,7 +94,39 @@ export class AuthorizationServer {
     };
     this.#grantDeps = { keys: this.keys, clock: this.clock, reuse: this.#reuse, revocations: opts.storage.revocations };
     this.#introspectDeps = { keys: this.keys, clients: this.clients, revocations: opts.storage.revocations, clock: this.clock };
-    for (const realm of opts.config.realms.values()) this.#metadata.set(realm.name, Object.freeze(buildMetadata(realm)));
+    for (const realm of opts.config.realms.values()) this.#refreshMetadata(realm.name);
+    // scopes_supported follows the clients' scopes, also when another process changes a client.
+    opts.storage.changes.subscribe((e) => {
+      if (e.kind !== 'client' || !this.config.realms.has(e.realm)) return;
+      void this.storage.clients.get(e.realm, e.id).then((r) => r && this.#addClientScopes(e.realm, r.scopes), () => undefined);
+    });
+  }
+
+  readonly #clientScopes = new Map<string, Set<string>>();
+
+  #refreshMetadata(realm: string): void {
+    this.#metadata.set(realm, Object.freeze(buildMetadata(this.config.realms.get(realm)!, this.#clientScopes.get(realm) ?? [])));
+  }
+
+  #addClientScopes(realm: string, scopes: readonly string[]): void {
+    let set = this.#clientScopes.get(realm);
+    if (!set) this.#clientScopes.set(realm, (set = new Set()));
+    const before = set.size;
+    for (const s of scopes) set.add(s);
+    if (set.size !== before) this.#refreshMetadata(realm);
+  }
+
+  /** Reads every client's scopes once (start-up), for scopes_supported. */
+  async #loadClientScopes(): Promise<void> {
+    for (const realm of this.config.realms.keys()) {
+      let after: string | undefined;
+      for (;;) {
+        const page = await this.storage.clients.list(realm, { limit: 1000, ...(after !== undefined ? { after } : {}) });
+        for (const c of page) this.#addClientScopes(realm, c.scopes);
+        if (page.length < 1000) break;
+        after = page[page.length - 1]!.clientId;
+      }
+    }
   }
 
   /** Migrates storage, loads (or creates) signing keys and upserts the clients the config declares. */
@@ -101,6 +134,9 @@ export class AuthorizationServer {
     const server = new AuthorizationServer(opts);
     await opts.storage.migrate();
     await server.keys.init({ create: opts.bootstrap !== false });
+    await server.#loadClientScopes();
+    // Dummy keys for equal-cost refusals of unknown clients, made once, off the request path.
+    void warmDummyKeys().catch(() => undefined);
     if (opts.bootstrap !== false) {
       server.#stopKeyRefresh = server.keys.startRefresh(KEY_REFRESH_MS);
       for (const realm of opts.config.realms.values()) {
@@ -121,8 +157,8 @@ export class AuthorizationServer {
     const { single, lists } = normaliseParams(req.params, TOKEN_PARAMS, ['resource']);
     const authenticated = await this.#authenticate(req, single);
     const grantType = single.get('grant_type');
-    if (grantType === undefined) throw new InvalidRequestError('grant_type is required');
-    if (grantType !== clientCredentials.grantType) throw new UnsupportedGrantTypeError(`grant_type ${quoteSafe(grantType)} is not supported`);
+    if (grantType === undefined) throw new InvalidRequestError('grant_type is required').because('grant_type_missing');
+    if (grantType !== clientCredentials.grantType) throw new UnsupportedGrantTypeError(`grant_type ${quoteSafe(grantType)} is not supported`).because('grant_type_unsupported', { got: grantType.slice(0, 100) });
     return clientCredentials.handleClientCredentials(
       { realm: req.realm, client: authenticated.client, scope: single.get('scope'), resources: lists.get('resource') },
       this.#grantDeps,
@@ -134,7 +170,7 @@ export class AuthorizationServer {
     const { single } = normaliseParams(req.params, TOKEN_INPUT_PARAMS);
     const caller = await this.#authenticate(req, single);
     const token = single.get('token');
-    if (token === undefined) throw new InvalidRequestError('token is required');
+    if (token === undefined) throw new InvalidRequestError('token is required').because('token_missing');
     return introspect(req.realm, caller.client, token, this.#introspectDeps);
   }
 
@@ -143,7 +179,7 @@ export class AuthorizationServer {
     const { single } = normaliseParams(req.params, TOKEN_INPUT_PARAMS);
     const caller = await this.#authenticate(req, single);
     const token = single.get('token');
-    if (token === undefined) throw new InvalidRequestError('token is required');
+    if (token === undefined) throw new InvalidRequestError('token is required').because('token_missing');
     await revoke(req.realm, caller.client, token, {
       keys: this.keys,
       revocations: this.storage.revocations,
@@ -186,9 +222,10 @@ export class AuthorizationServer {
   /** Registers a new client; a taken client_id is a conflict. */
   async createClient(realmName: string, input: ClientMetadataInput): Promise<ClientWriteResult> {
     const realm = this.#realmOrThrow(realmName);
-    const built = await buildClientRecord(realm.name, input, { kek: this.#kek, now: this.clock.now(), maxTtlSeconds: realm.tokens.maxTtlSeconds });
+    const built = await buildClientRecord(realm.name, input, { kek: this.#kek, now: this.clock.now(), maxTtlSeconds: realm.tokens.maxTtlSeconds, scopeCatalogue: realm.scopes.map((x) => x.name) });
     if (!(await this.storage.clients.create(built.record))) throw new AdminError('conflict', `client ${input.client_id} already exists in realm ${realm.name}`);
     await this.#changed(realm.name, built.record.clientId);
+    this.#addClientScopes(realm.name, built.record.scopes);
     return built.generatedSecret === undefined ? { client: toClientMetadata(built.record) } : { client: toClientMetadata(built.record), client_secret: built.generatedSecret };
   }
 
@@ -204,9 +241,10 @@ export class AuthorizationServer {
       const { client_secret: _same, ...rest } = input;
       effective = rest;
     }
-    const built = await buildClientRecord(realm.name, effective, { kek: this.#kek, now: this.clock.now(), maxTtlSeconds: realm.tokens.maxTtlSeconds, ...(existing ? { existing } : {}) });
+    const built = await buildClientRecord(realm.name, effective, { kek: this.#kek, now: this.clock.now(), maxTtlSeconds: realm.tokens.maxTtlSeconds, scopeCatalogue: realm.scopes.map((x) => x.name), ...(existing ? { existing } : {}) });
     await this.storage.clients.put(built.record);
     await this.#changed(realm.name, built.record.clientId);
+    this.#addClientScopes(realm.name, built.record.scopes);
     return built.generatedSecret === undefined ? { client: toClientMetadata(built.record) } : { client: toClientMetadata(built.record), client_secret: built.generatedSecret };
   }
 

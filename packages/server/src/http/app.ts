@@ -11,6 +11,7 @@ import type { AuthorizationServer } from '../core/server.ts';
 import { DEFAULT_REALM, type RealmConfig } from '../core/config/index.ts';
 import { InvalidRequestError, OAuthError, ServerError, StorageUnavailableError, TemporarilyUnavailableError, TooManyAttemptsError } from '../core/errors/index.ts';
 import { parseForm } from '../core/params.ts';
+import { registerAmAliases } from './am-aliases.ts';
 
 export interface AppOptions {
   logger: Logger;
@@ -104,6 +105,8 @@ export function buildApp(server: AuthorizationServer, opts: AppOptions): Fastify
       return reply.header('cache-control', 'public, max-age=300').type('application/jwk-set+json').send(server.jwks(realm.name));
     });
   }
+
+  registerAmAliases(app, server, { token: endpoint('token'), introspect: endpoint('introspect'), revoke: endpoint('revoke') });
 
   const metadata = async (request: FastifyRequest, reply: FastifyReply) => {
     const realm = realmOf(request);

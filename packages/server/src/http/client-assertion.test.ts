@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import { startTestServer, type TestServer } from '../../../../test/fixtures/server.ts';
 import { assertionClaims, basic, form, generateTestKey, JWT_BEARER, signAssertion, type TestKey } from '../../../../test/fixtures/assertions.ts';
 import type { Jwk } from '../core/ports/index.ts';
+import type { OAuthError } from '../core/errors/index.ts';
+import { AUTH_FAILED } from '../core/client-auth/assertion.ts';
 
 const HS_SECRET = 'h'.repeat(32) + 's'.repeat(32);
 let t: TestServer;
@@ -32,12 +34,29 @@ function withAssertion(assertion: string, extra: Record<string, string> = {}) {
   return { grant_type: 'client_credentials', client_assertion_type: JWT_BEARER, client_assertion: assertion, ...extra };
 }
 
-async function expectRejected(assertion: string, description: RegExp, extra: Record<string, string> = {}, error = 'invalid_client') {
+/** The last OAuthError the server threw (its private reason code and facts are not on the wire). */
+const caught: { err?: OAuthError | undefined } = {};
+const resetCaught = () => {
+  caught.err = undefined;
+};
+
+/**
+ * `expected` is a regex for a precise description (after the signature verified), or a reason
+ * code: then the public description must be the uniform one (before proof of possession).
+ */
+async function expectRejected(assertion: string, expected: RegExp | string, extra: Record<string, string> = {}, error = 'invalid_client', reason?: string) {
+  resetCaught();
   const res = await post(withAssertion(assertion, extra));
   assert.equal(res.body.access_token, undefined);
   assert.equal(res.body.error, error, JSON.stringify(res.body));
   assert.equal(res.status, error === 'invalid_client' ? 401 : 400);
-  assert.match(res.body.error_description, description);
+  if (typeof expected === 'string') {
+    assert.equal(res.body.error_description, AUTH_FAILED);
+    assert.equal(caught.err?.reason, expected, JSON.stringify(caught.err?.facts));
+  } else {
+    assert.match(res.body.error_description, expected);
+    if (reason) assert.equal(caught.err?.reason, reason);
+  }
 }
 
 /** A self-signed certificate for an EC key, made with the openssl command line. */
@@ -90,6 +109,15 @@ before(async () => {
     },
   });
   tokenUrl = `${t.issuer}/oauth2/token`;
+  const token = t.server.token.bind(t.server);
+  t.server.token = async (req) => {
+    try {
+      return await token(req);
+    } catch (err) {
+      caught.err = err as OAuthError;
+      throw err;
+    }
+  };
 });
 after(async () => {
   await t.close();
@@ -134,7 +162,7 @@ describe('private_key_jwt', () => {
     assert.equal(jwksFetches, fetchesAfterFirst + 1);
     // Unknown kids within the cooldown do not cause more fetches.
     for (let i = 0; i < 3; i++) {
-      await expectRejected(signAssertion({ alg: 'ES256', kid: `bogus-${i}` }, assertionClaims('pk-remote', t.issuer), remote.privateKey), /no key registered/);
+      await expectRejected(signAssertion({ alg: 'ES256', kid: `bogus-${i}` }, assertionClaims('pk-remote', t.issuer), remote.privateKey), 'kid_not_found');
     }
     assert.equal(jwksFetches, fetchesAfterFirst + 1);
   });
@@ -148,7 +176,7 @@ describe('client_secret_jwt', () => {
     });
   }
   it('rejects a MAC made with another secret', async () => {
-    await expectRejected(signAssertion({ alg: 'HS256' }, assertionClaims('hs', t.issuer), 'x'.repeat(64)), /signature is invalid/);
+    await expectRejected(signAssertion({ alg: 'HS256' }, assertionClaims('hs', t.issuer), 'x'.repeat(64)), 'signature_invalid');
   });
 });
 
@@ -161,26 +189,26 @@ describe('attacks on client assertions', () => {
       assert.equal(res.body.error, 'invalid_client');
       assert.equal(res.body.access_token, undefined);
     }
-    await expectRejected(signAssertion({ alg: 'none' }, assertionClaims('pk', t.issuer), Buffer.alloc(0)) + 'AAAA', /alg none/);
+    await expectRejected(signAssertion({ alg: 'none' }, assertionClaims('pk', t.issuer), Buffer.alloc(0)) + 'AAAA', 'alg_none');
   });
   it('HS256 MACed with the client RSA public key (algorithm confusion) → invalid_client', async () => {
     const publicPem = createPublicKey(rs.privateKey).export({ format: 'pem', type: 'spki' });
-    await expectRejected(signAssertion({ alg: 'HS256', kid: 'rs-1' }, assertionClaims('pk', t.issuer), publicPem as string), /no key registered/);
-    await expectRejected(signAssertion({ alg: 'HS256', kid: 'rs-1' }, assertionClaims('pk', t.issuer), JSON.stringify(rs.publicJwk)), /no key registered/);
+    await expectRejected(signAssertion({ alg: 'HS256', kid: 'rs-1' }, assertionClaims('pk', t.issuer), publicPem as string), 'method_mismatch');
+    await expectRejected(signAssertion({ alg: 'HS256', kid: 'rs-1' }, assertionClaims('pk', t.issuer), JSON.stringify(rs.publicJwk)), 'method_mismatch');
   });
   it('a key the client does not own, under its kid → invalid signature', async () => {
-    await expectRejected(signAssertion({ alg: 'ES256', kid: 'es-1' }, assertionClaims('pk', t.issuer), stranger.privateKey), /signature is invalid/);
+    await expectRejected(signAssertion({ alg: 'ES256', kid: 'es-1' }, assertionClaims('pk', t.issuer), stranger.privateKey), 'signature_invalid');
   });
   for (const h of ['jku', 'x5u', 'jwk', 'x5c'] as const) {
     it(`a ${h} header → invalid_client, keys never taken from the assertion`, async () => {
       const value = h === 'jwk' ? stranger.publicJwk : h === 'x5c' ? ['MIIB'] : 'https://attacker.example/keys';
-      await expectRejected(signAssertion({ alg: 'ES256', kid: 'es-1', [h]: value }, assertionClaims('pk', t.issuer), stranger.privateKey), new RegExp(`header ${h} is not accepted`));
+      await expectRejected(signAssertion({ alg: 'ES256', kid: 'es-1', [h]: value }, assertionClaims('pk', t.issuer), stranger.privateKey), 'key_header_refused');
     });
   }
   it('a replayed jti → invalid_client the second time', async () => {
     const a = signAssertion({ alg: 'ES256', kid: 'es-1' }, assertionClaims('pk', t.issuer), es.privateKey);
     assert.equal((await post(withAssertion(a))).status, 200);
-    await expectRejected(a, /jti has already been used/);
+    await expectRejected(a, /jti has already been used/, {}, 'invalid_client', 'jti_replayed');
     // The same jti in a new assertion of the same client is a replay too.
     const jti = JSON.parse(Buffer.from(a.split('.')[1]!, 'base64url').toString()).jti;
     await expectRejected(signAssertion({ alg: 'RS256', kid: 'rs-1' }, assertionClaims('pk', t.issuer, { jti }), rs.privateKey), /jti has already been used/);
@@ -200,35 +228,36 @@ describe('attacks on client assertions', () => {
     assert.equal(res.status, 200);
   });
   const now = () => Math.floor(Date.now() / 1000);
-  const claimCases: Array<[string, Record<string, unknown>, RegExp]> = [
-    ['expired', { iat: now() - 200, exp: now() - 100 }, /has expired/],
-    ['too long-lived (exp - iat > 300 s)', { exp: now() + 3600 }, /lifetime exceeds 300 seconds/],
-    ['too long-lived without iat', { iat: undefined, exp: now() + 3600 }, /lifetime exceeds/],
-    ['iat in the future', { iat: now() + 120, exp: now() + 180 }, /iat is in the future/],
-    ['nbf in the future', { nbf: now() + 120 }, /not yet valid/],
-    ['no exp', { exp: undefined }, /exp is required/],
-    ['exp not a number', { exp: 'tomorrow' }, /exp is required/],
-    ['no jti', { jti: undefined }, /jti is required/],
-    ['jti with a NUL character', { jti: 'a\u0000b' }, /jti must be well-formed Unicode without NUL/],
-    ['jti with a lone surrogate', { jti: 'a\ud800b' }, /jti must be well-formed Unicode without NUL/],
-    ['wrong aud', { aud: 'https://other-as.example.com' }, /aud must be the issuer or the token endpoint URL/],
-    ['aud with a trailing slash (exact comparison)', { aud: undefined }, /aud must be/],
-    ['aud as an array (not allowed by default)', { aud: ['https://x', 'ISSUER'] }, /aud must be a single string/],
-    ['iss different from sub', { iss: 'someone-else' }, /iss must equal sub/],
-    ['no sub', { sub: undefined, iss: 'pk' }, /sub is required/],
+  const claimCases: Array<[string, Record<string, unknown>, RegExp | string, string?]> = [
+    ['expired', { iat: now() - 200, exp: now() - 100 }, /has expired/, 'assertion_expired'],
+    ['issued longer ago than max_age (300 s), whatever its exp', { iat: now() - 400, exp: now() + 3600 }, /issued more than 300 seconds ago/, 'assertion_too_old'],
+    ['without iat, exp further than max_age', { iat: undefined, exp: now() + 3600 }, /without iat must expire within 300 seconds/, 'exp_too_far'],
+    ['iat in the future', { iat: now() + 120, exp: now() + 180 }, /iat is in the future/, 'iat_in_future'],
+    ['nbf in the future', { nbf: now() + 120 }, /not yet valid/, 'nbf_in_future'],
+    ['no exp', { exp: undefined }, /exp is required/, 'exp_missing'],
+    ['exp not a number', { exp: 'tomorrow' }, /exp is not a number/, 'claim_not_number'],
+    ['no jti', { jti: undefined }, /jti is required/, 'jti_missing'],
+    ['jti with a NUL character', { jti: 'a\u0000b' }, /jti must be well-formed Unicode without NUL/, 'jti_invalid'],
+    ['jti with a lone surrogate', { jti: 'a\ud800b' }, /jti must be well-formed Unicode without NUL/, 'jti_invalid'],
+    ['wrong aud', { aud: 'https://other-as.example.com' }, /aud must be the issuer or the token endpoint URL/, 'aud_mismatch'],
+    ['aud with a trailing slash (exact comparison)', { aud: undefined }, /aud must be/, 'aud_mismatch'],
+    ['aud as an array (not allowed by default)', { aud: ['https://x', 'ISSUER'] }, /aud must be a single string/, 'aud_not_string'],
+    ['iss different from sub', { iss: 'someone-else' }, 'iss_sub_mismatch'],
+    ['no sub', { sub: undefined, iss: 'pk' }, 'sub_missing'],
   ];
-  for (const [name, overrides, description] of claimCases) {
+  for (const [name, overrides, description, reason] of claimCases) {
     it(`${name} → invalid_client`, async () => {
       const o = { ...overrides };
       if (name.startsWith('aud with a trailing slash')) o.aud = t.issuer + '/';
       if (Array.isArray(o.aud)) o.aud = o.aud.map((a) => (a === 'ISSUER' ? t.issuer : a));
       const claims = assertionClaims('pk', t.issuer, o);
       for (const k of Object.keys(claims)) if (claims[k] === undefined) delete claims[k];
-      await expectRejected(signAssertion({ alg: 'ES256', kid: 'es-1' }, claims, es.privateKey), description);
+      await expectRejected(signAssertion({ alg: 'ES256', kid: 'es-1' }, claims, es.privateKey), description, {}, 'invalid_client', reason);
     });
   }
-  it('an unknown kid → no key registered', async () => {
-    await expectRejected(signAssertion({ alg: 'ES256', kid: 'nope' }, assertionClaims('pk', t.issuer), es.privateKey), /no key registered/);
+  it('an unknown kid → kid_not_found', async () => {
+    await expectRejected(signAssertion({ alg: 'ES256', kid: 'nope' }, assertionClaims('pk', t.issuer), es.privateKey), 'kid_not_found');
+    assert.deepEqual(caught.err?.facts, { kid: 'nope', alg: 'ES256', known: ['es-1', 'rs-1', 'ps-1', 'ed-1'] });
   });
   it('an unknown client gets the same answer as an unknown kid', async () => {
     const res = await post(withAssertion(signAssertion({ alg: 'ES256', kid: 'es-1' }, assertionClaims('ghost', t.issuer), es.privateKey)));
@@ -236,18 +265,18 @@ describe('attacks on client assertions', () => {
     assert.deepEqual(res.body, known.body);
   });
   it('a disabled client → invalid_client', async () => {
-    await expectRejected(signAssertion({ alg: 'ES256', kid: 'es-1' }, assertionClaims('pk-disabled', t.issuer), es.privateKey), /no key registered/);
+    await expectRejected(signAssertion({ alg: 'ES256', kid: 'es-1' }, assertionClaims('pk-disabled', t.issuer), es.privateKey), 'client_disabled');
   });
   it('an alg other than the pinned token_endpoint_auth_signing_alg → invalid_client', async () => {
     const res = await post(withAssertion(signAssertion({ alg: 'ES256', kid: 'es-1' }, assertionClaims('pk-pinned', t.issuer), es.privateKey)));
     assert.equal(res.status, 200);
-    await expectRejected(signAssertion({ alg: 'ES384', kid: 'es-1' }, assertionClaims('pk-pinned', t.issuer), es.privateKey), /no key registered/);
+    await expectRejected(signAssertion({ alg: 'ES384', kid: 'es-1' }, assertionClaims('pk-pinned', t.issuer), es.privateKey), 'alg_mismatch');
   });
   it('an assertion for a client registered for client_secret_basic → invalid_client', async () => {
-    await expectRejected(signAssertion({ alg: 'ES256' }, assertionClaims('basic-only', t.issuer), es.privateKey), /no key registered/);
+    await expectRejected(signAssertion({ alg: 'ES256' }, assertionClaims('basic-only', t.issuer), es.privateKey), 'method_mismatch');
   });
   it('a client_id parameter naming another client → invalid_client', async () => {
-    await expectRejected(signAssertion({ alg: 'ES256', kid: 'es-1' }, assertionClaims('pk', t.issuer), es.privateKey), /client_id does not match/, { client_id: 'hs' });
+    await expectRejected(signAssertion({ alg: 'ES256', kid: 'es-1' }, assertionClaims('pk', t.issuer), es.privateKey), 'client_id_mismatch', { client_id: 'hs' });
   });
   it('an unknown client_assertion_type → invalid_client', async () => {
     const res = await post({ grant_type: 'client_credentials', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:saml2-bearer', client_assertion: 'x.y.z' });
@@ -261,17 +290,17 @@ describe('attacks on client assertions', () => {
   });
   it('malformed assertions → invalid_client', async () => {
     for (const bad of ['abc', 'a.b', 'a.b.c.d.e', '!!.??.**', `${Buffer.from('[]').toString('base64url')}.${Buffer.from('{}').toString('base64url')}.AA`, `${Buffer.from('{"alg":"ES256"}').toString('base64url')}.${Buffer.from('not json').toString('base64url')}.AA`]) {
-      await expectRejected(bad, /malformed|encrypted|not a JSON object/);
+      await expectRejected(bad, 'assertion_malformed');
     }
   });
   it('an unsupported alg → invalid_client', async () => {
-    await expectRejected(signAssertion({ alg: 'ES512', kid: 'es-1' }, assertionClaims('pk', t.issuer), es.privateKey), /alg is not supported/);
+    await expectRejected(signAssertion({ alg: 'ES512', kid: 'es-1' }, assertionClaims('pk', t.issuer), es.privateKey), 'alg_unsupported');
   });
   it('a crit header → invalid_client', async () => {
-    await expectRejected(signAssertion({ alg: 'ES256', kid: 'es-1', crit: ['exp'] }, assertionClaims('pk', t.issuer), es.privateKey), /crit/);
+    await expectRejected(signAssertion({ alg: 'ES256', kid: 'es-1', crit: ['exp'] }, assertionClaims('pk', t.issuer), es.privateKey), 'crit_refused');
   });
   it('a wrong typ → invalid_client', async () => {
-    await expectRejected(signAssertion({ alg: 'ES256', kid: 'es-1', typ: 'at+jwt' }, assertionClaims('pk', t.issuer), es.privateKey), /typ must be/);
+    await expectRejected(signAssertion({ alg: 'ES256', kid: 'es-1', typ: 'at+jwt' }, assertionClaims('pk', t.issuer), es.privateKey), 'typ_invalid');
   });
   it('an assertion and a client_secret at once → invalid_request', async () => {
     const res = await post(withAssertion(signAssertion({ alg: 'ES256', kid: 'es-1' }, assertionClaims('pk', t.issuer), es.privateKey), { client_id: 'pk', client_secret: 'x' }));
@@ -310,7 +339,8 @@ describe('assertion audience policies per realm', () => {
     assert.equal(tep.body.error, 'invalid_client');
     assert.match(tep.body.error_description, /aud must be the issuer/);
     const noTyp = await post(withAssertion(signAssertion({ alg: 'ES256', kid: 'es-1' }, assertionClaims('pk', issuer), es.privateKey)), {}, '/realms/strict/oauth2/token');
-    assert.match(noTyp.body.error_description, /typ must be client-authentication\+jwt/);
+    assert.equal(noTyp.body.error_description, AUTH_FAILED);
+    assert.equal(caught.err?.reason, 'typ_required');
     const defaultRealmAud = await post(withAssertion(signAssertion({ alg: 'ES256', kid: 'es-1', typ: 'client-authentication+jwt' }, assertionClaims('pk', t.issuer), es.privateKey)), {}, '/realms/strict/oauth2/token');
     assert.equal(defaultRealmAud.body.error, 'invalid_client');
   });

@@ -1,5 +1,6 @@
 /** client_secret_basic: RFC 6749 §2.3.1, credentials form-urlencoded inside the Basic header. */
-import { InvalidClientError } from '../errors/index.ts';
+import type { InvalidClientError } from '../errors/index.ts';
+import { authFailed } from './assertion.ts';
 import type { ClientAuthMethod } from './types.ts';
 import { verifyClientSecret, type SecretCredentials } from './client-secret.ts';
 
@@ -14,8 +15,8 @@ function formDecode(value: string): string | undefined {
   }
 }
 
-function malformed(detail: string): InvalidClientError {
-  return new InvalidClientError('malformed Basic authorization header', detail);
+function malformed(problem: string): InvalidClientError {
+  return authFailed('basic_malformed', { problem });
 }
 
 /**
@@ -27,7 +28,7 @@ export function parseBasic(authorization: string | undefined): SecretCredentials
   const m = /^Basic +([A-Za-z0-9+/]+={0,2}) *$/i.exec(authorization);
   if (!m) {
     if (!/^Basic(\s|$)/i.test(authorization)) {
-      throw new InvalidClientError('unsupported authorization scheme: use Basic or credentials in the body', 'non-Basic Authorization header');
+      throw authFailed('auth_scheme_unsupported', { scheme: authorization.split(' ', 1)[0]!.slice(0, 20) });
     }
     throw malformed('Basic value is not base64');
   }

@@ -1,8 +1,8 @@
 /** client_secret_jwt: an assertion MACed with the client secret (HS256/384/512), RFC 7523 §2.2. */
-import { InvalidClientError } from '../errors/index.ts';
-import { hmacMinKeyBytes, isHmacAlg, verifyHmac } from '../crypto/jws.ts';
+import { hmacMinKeyBytes, isHmacAlg, verifyHmac, type HmacAlg } from '../crypto/jws.ts';
 import type { ClientAuthMethod } from './types.ts';
-import { assertionClient, checkAssertionClaims, extractAssertion, NO_KEY, type AssertionCredentials } from './assertion.ts';
+import { assertionClient, authFailed, checkAssertionClaims, extractAssertion, type AssertionCredentials, type PreProofRefusal } from './assertion.ts';
+import { dummyVerifyHmac } from './dummy.ts';
 
 export const name = 'client_secret_jwt' as const;
 
@@ -13,13 +13,17 @@ export const clientSecretJwt: ClientAuthMethod<AssertionCredentials> = {
     return creds && isHmacAlg(creds.alg) ? creds : undefined;
   },
   async verify(creds, req, deps) {
-    const client = await assertionClient(creds, name, req, deps);
-    const alg = creds.alg;
-    if (!isHmacAlg(alg)) throw new InvalidClientError(NO_KEY);
-    const key = client.hmacKey;
-    if (!key || key.length < hmacMinKeyBytes(alg)) throw new InvalidClientError(NO_KEY, `client secret too short for ${alg}`);
-    if (!verifyHmac(alg, key, creds.jws.signingInput, creds.jws.signature)) throw new InvalidClientError('client_assertion signature is invalid');
-    await checkAssertionClaims(creds, client, req, deps);
-    return client;
+    const alg = creds.alg as HmacAlg;
+    const found = await assertionClient(creds, name, req, deps);
+    let refusal: PreProofRefusal | undefined = found.refusal;
+    const key = found.client?.hmacKey;
+    if (!refusal && (!key || key.length < hmacMinKeyBytes(alg))) refusal = { reason: 'hmac_key_too_short', facts: { alg } };
+    if (refusal || !key || !found.client) {
+      dummyVerifyHmac(alg, creds.jws.signingInput, creds.jws.signature);
+      throw authFailed(refusal?.reason ?? 'client_unknown', refusal?.facts);
+    }
+    if (!verifyHmac(alg, key, creds.jws.signingInput, creds.jws.signature)) throw authFailed('signature_invalid', { alg });
+    await checkAssertionClaims(creds, found.client, req, deps);
+    return found.client;
   },
 };

@@ -11,7 +11,7 @@ export const clientSecretPost: ClientAuthMethod<SecretCredentials> = {
     const secret = req.params.get('client_secret');
     if (secret === undefined) return undefined;
     const clientId = req.params.get('client_id');
-    if (clientId === undefined) throw new InvalidRequestError('client_secret given without client_id');
+    if (clientId === undefined) throw new InvalidRequestError('client_secret given without client_id').because('secret_without_client_id');
     return { clientId, secret };
   },
   verify: (creds, req, deps) => verifyClientSecret(name, creds, req, deps),

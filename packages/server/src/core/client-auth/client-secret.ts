@@ -1,10 +1,10 @@
 /** Shared verification of client_secret_basic and client_secret_post. */
-import { InvalidClientError } from '../errors/index.ts';
 import type { PreparedClient } from '../clients/registry.ts';
 import type { TokenEndpointAuthMethod } from '../../shared/oauth.ts';
 import type { AuthDeps, AuthRequest } from './types.ts';
+import { AUTH_FAILED, authFailed } from './assertion.ts';
 
-export const AUTH_FAILED = 'client authentication failed';
+export { AUTH_FAILED };
 
 export interface SecretCredentials {
   clientId: string;
@@ -13,7 +13,9 @@ export interface SecretCredentials {
 
 /**
  * Unknown client, disabled client, a client registered for another method and a wrong secret all
- * fail alike (same description, same work), so the answer never tells whether a client exists.
+ * fail alike (same description, same work: a dummy hash comparison), so the answer never tells
+ * whether a client exists. A private_key_jwt client that opted in to Oracle's "Basic and
+ * optionally an assertion" (allow_basic_with_assertion) may also authenticate with Basic alone.
  */
 export async function verifyClientSecret(
   method: TokenEndpointAuthMethod,
@@ -22,11 +24,15 @@ export async function verifyClientSecret(
   deps: AuthDeps,
 ): Promise<PreparedClient> {
   const client = await deps.clients.get(req.realm.name, creds.clientId);
-  const usable = client && !client.record.disabled && client.record.tokenEndpointAuthMethod === method;
-  const ok = await deps.secrets.verify(usable ? client.record.secretHash : undefined, creds.secret);
+  const r = client?.record;
+  const methodOk = r !== undefined && (r.tokenEndpointAuthMethod === method || (method === 'client_secret_basic' && r.allowBasicWithAssertion && r.secretHash !== undefined));
+  const usable = r !== undefined && !r.disabled && methodOk;
+  const ok = await deps.secrets.verify(usable ? r.secretHash : undefined, creds.secret);
   if (!ok || !client) {
-    const why = !client ? 'unknown client' : client.record.disabled ? 'client disabled' : !usable ? `client registered for ${client.record.tokenEndpointAuthMethod}` : 'wrong secret';
-    throw new InvalidClientError(AUTH_FAILED, `${method}: ${why} (client_id ${JSON.stringify(creds.clientId)})`);
+    if (!r) throw authFailed('client_unknown', { client_id: creds.clientId.slice(0, 255) });
+    if (r.disabled) throw authFailed('client_disabled');
+    if (!methodOk) throw authFailed('method_mismatch', { got: method, registered: r.tokenEndpointAuthMethod });
+    throw authFailed('secret_mismatch', { method });
   }
   return client;
 }

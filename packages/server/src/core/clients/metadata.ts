@@ -38,6 +38,8 @@ export interface BuildOptions {
   kek: KeyEncryptionKey;
   now: number;
   maxTtlSeconds: number;
+  /** The realm's scope catalogue: when not empty, every scope of the client must be in it. */
+  scopeCatalogue?: readonly string[];
   /** The stored client this input replaces; its secret is kept when the input names none. */
   existing?: ClientRecord;
 }
@@ -75,6 +77,9 @@ export async function buildClientRecord(realm: string, input: ClientMetadataInpu
     createdAt: opts.existing?.createdAt ?? opts.now,
     updatedAt: opts.now,
   };
+  if (opts.scopeCatalogue?.length) {
+    for (const s of record.scopes) if (!opts.scopeCatalogue.includes(s)) invalid(`scope: ${s} is not in the realm's scope catalogue (${opts.scopeCatalogue.join(' ')})`);
+  }
   if (input.client_name !== undefined) record.clientName = input.client_name;
   if (alg !== undefined) record.tokenEndpointAuthSigningAlg = alg;
   for (const g of record.grantTypes) {

@@ -16,10 +16,17 @@ export const DEFAULTS = {
   bodyLimitBytes: 16 * 1024,
   trustProxy: false,
   demoClient: true,
+  profile: 'standard' as const,
   assertions: {
     audience: 'either' as 'issuer' | 'token_endpoint' | 'either',
     allowArrayAudience: false,
-    maxLifetimeSeconds: 300,
+    /** Use window: accepted only within max_age seconds of iat (or, without iat, with exp at most max_age away). */
+    maxAgeSeconds: 300,
+    /** Cap on exp - iat: off unless configured (or set by a profile: jack-henry 300). */
+    maxLifetimeSeconds: undefined as number | undefined,
+    requireJti: true,
+    /** Every supported alg unless configured (or restricted by a profile). */
+    signingAlgs: undefined as readonly string[] | undefined,
     clockSkewSeconds: 30,
     requireTyp: false,
   },

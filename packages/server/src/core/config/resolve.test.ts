@@ -11,7 +11,10 @@ describe('resolveConfig', () => {
     assert.equal(d.tokens.ttlSeconds, 3600);
     assert.equal(d.tokens.signingAlg, 'ES256');
     assert.equal(d.assertions.audience, 'either');
-    assert.equal(d.assertions.maxLifetimeSeconds, 300);
+    assert.equal(d.assertions.maxLifetimeSeconds, undefined);
+    assert.equal(d.assertions.maxAgeSeconds, 300);
+    assert.equal(d.assertions.requireJti, true);
+    assert.equal(d.profile, 'standard');
     const acme = c.realms.get('acme')!;
     assert.equal(acme.issuer, 'https://as.example.com/realms/acme');
     assert.equal(acme.jwksUri, 'https://as.example.com/realms/acme/jwks');

@@ -4,15 +4,33 @@
  */
 import { DEFAULTS } from './defaults.ts';
 import { configFileSchema, formatIssues, type ClientMetadataInput, type ConfigFile } from './schema.ts';
+import { PROFILE_DEFAULTS, type ProfileName } from './profiles.ts';
+import { isAsymmetricAlg, isHmacAlg } from '../crypto/jws.ts';
+import { parseScope, type TokenEndpointAuthMethod } from '../../shared/oauth.ts';
 
 export const DEFAULT_REALM = 'default';
 
 export interface AssertionPolicy {
   audience: 'issuer' | 'token_endpoint' | 'either';
   allowArrayAudience: boolean;
-  maxLifetimeSeconds: number;
+  /** Use window (seconds from iat, or from now for exp without iat). */
+  maxAgeSeconds: number;
+  /** Opt-in cap on exp - iat; undefined: no cap. */
+  maxLifetimeSeconds: number | undefined;
   clockSkewSeconds: number;
   requireTyp: boolean;
+  requireJti: boolean;
+  /** Accepted assertion algs; undefined: every supported alg. */
+  signingAlgs: readonly string[] | undefined;
+  /** Oracle's extra claims are checked when present (prn = sub, id_type ClientID). */
+  oracleClaims: boolean;
+  /** Further accepted `aud` values meaning the token endpoint (AM-style alias URLs). */
+  tokenEndpointAliases: readonly string[];
+}
+
+export interface ScopeEntry {
+  name: string;
+  description?: string | undefined;
 }
 
 export interface TokenPolicy {
@@ -25,6 +43,7 @@ export interface TokenPolicy {
 
 export interface RealmConfig {
   name: string;
+  profile: ProfileName;
   issuer: string;
   tokenEndpoint: string;
   introspectionEndpoint: string;
@@ -34,6 +53,12 @@ export interface RealmConfig {
   tokens: TokenPolicy;
   keys: { prePublishSeconds: number };
   clients: ClientMetadataInput[];
+  /** The realm's scope catalogue (empty: none declared, any scope may be registered). */
+  scopes: readonly ScopeEntry[];
+  /** Client authentication methods accepted; undefined: all. */
+  authMethods: readonly TokenEndpointAuthMethod[] | undefined;
+  /** Path prefixes of AM-style aliases (forgerock-identity-cloud), e.g. /oauth2/realms/root/realms/alpha. */
+  amAliasPrefixes: readonly string[];
 }
 
 export interface JwksFetchPolicy {
@@ -92,12 +117,24 @@ export function resolveConfig(input: unknown): ResolvedConfig {
   // Without an issuer, the local one: http://localhost on the port the server listens on.
   const issuer = normaliseIssuer(file.issuer ?? (file.listen?.port !== undefined ? `http://localhost:${file.listen.port}` : DEFAULTS.issuer));
 
-  const baseAssertions: AssertionPolicy = {
-    audience: file.assertions?.audience ?? DEFAULTS.assertions.audience,
-    allowArrayAudience: file.assertions?.allow_array_audience ?? DEFAULTS.assertions.allowArrayAudience,
-    maxLifetimeSeconds: file.assertions?.max_lifetime ?? DEFAULTS.assertions.maxLifetimeSeconds,
-    clockSkewSeconds: file.assertions?.clock_skew ?? DEFAULTS.assertions.clockSkewSeconds,
-    requireTyp: file.assertions?.require_typ ?? DEFAULTS.assertions.requireTyp,
+  type AssertionFile = NonNullable<ConfigFile['assertions']>;
+  const top: AssertionFile = file.assertions ?? {};
+  const assertionPolicy = (own: AssertionFile | undefined, profile: ProfileName, path: string, aliases: string[]): AssertionPolicy => {
+    const p = PROFILE_DEFAULTS[profile].assertions ?? {};
+    const algs = own?.signing_algs ?? p.signingAlgs ?? top.signing_algs ?? DEFAULTS.assertions.signingAlgs;
+    for (const a of algs ?? []) if (!isAsymmetricAlg(a) && !isHmacAlg(a)) fail(`${path}.signing_algs`, `unsupported alg ${a}`);
+    return {
+      audience: own?.audience ?? p.audience ?? top.audience ?? DEFAULTS.assertions.audience,
+      allowArrayAudience: own?.allow_array_audience ?? p.allowArrayAudience ?? top.allow_array_audience ?? DEFAULTS.assertions.allowArrayAudience,
+      maxAgeSeconds: own?.max_age ?? p.maxAgeSeconds ?? top.max_age ?? DEFAULTS.assertions.maxAgeSeconds,
+      maxLifetimeSeconds: own?.max_lifetime ?? p.maxLifetimeSeconds ?? top.max_lifetime ?? DEFAULTS.assertions.maxLifetimeSeconds,
+      clockSkewSeconds: own?.clock_skew ?? top.clock_skew ?? DEFAULTS.assertions.clockSkewSeconds,
+      requireTyp: own?.require_typ ?? p.requireTyp ?? top.require_typ ?? DEFAULTS.assertions.requireTyp,
+      requireJti: own?.require_jti ?? p.requireJti ?? top.require_jti ?? DEFAULTS.assertions.requireJti,
+      signingAlgs: algs,
+      oracleClaims: p.oracleClaims ?? false,
+      tokenEndpointAliases: aliases,
+    };
   };
   const baseTokens: TokenPolicy = tokenPolicy(file.tokens, {
     signingAlg: DEFAULTS.tokens.signingAlg,
@@ -109,24 +146,46 @@ export function resolveConfig(input: unknown): ResolvedConfig {
   const baseKeys = { prePublishSeconds: file.keys?.pre_publish ?? DEFAULTS.keys.prePublishSeconds };
 
   const realms = new Map<string, RealmConfig>();
-  const makeRealm = (name: string, realmIssuer: string, r: NonNullable<ConfigFile['realms']>[number] | undefined, clients: ClientMetadataInput[], path: string): RealmConfig => ({
-    name,
-    issuer: realmIssuer,
-    tokenEndpoint: `${realmIssuer}/oauth2/token`,
-    introspectionEndpoint: `${realmIssuer}/oauth2/introspect`,
-    revocationEndpoint: `${realmIssuer}/oauth2/revoke`,
-    jwksUri: `${realmIssuer}/jwks`,
-    assertions: {
-      audience: r?.assertions?.audience ?? baseAssertions.audience,
-      allowArrayAudience: r?.assertions?.allow_array_audience ?? baseAssertions.allowArrayAudience,
-      maxLifetimeSeconds: r?.assertions?.max_lifetime ?? baseAssertions.maxLifetimeSeconds,
-      clockSkewSeconds: r?.assertions?.clock_skew ?? baseAssertions.clockSkewSeconds,
-      requireTyp: r?.assertions?.require_typ ?? baseAssertions.requireTyp,
-    },
-    tokens: tokenPolicy(r?.tokens, baseTokens, `${path}.tokens`),
-    keys: { prePublishSeconds: r?.keys?.pre_publish ?? baseKeys.prePublishSeconds },
-    clients: checkClientIds(clients, `${path}.clients`),
-  });
+  const makeRealm = (name: string, realmIssuer: string, r: NonNullable<ConfigFile['realms']>[number] | undefined, clients: ClientMetadataInput[], path: string): RealmConfig => {
+    const isDefault = name === DEFAULT_REALM;
+    const profile: ProfileName = r?.profile ?? file.profile ?? DEFAULTS.profile;
+    const pd = PROFILE_DEFAULTS[profile];
+    const tokenEndpoint = `${realmIssuer}/oauth2/token`;
+    // AM-style paths: /oauth2/realms/root/realms/{realm} (and the same under /am); the default realm is AM's root realm.
+    const amAliasPrefixes = pd.amPaths ? (isDefault ? ['/oauth2/realms/root', '/am/oauth2/realms/root'] : [`/oauth2/realms/root/realms/${name}`, `/am/oauth2/realms/root/realms/${name}`]) : [];
+    const aliases = amAliasPrefixes.map((p) => `${issuer}${p}/access_token`);
+    const ownAssertions = r?.assertions ?? (isDefault ? file.assertions : undefined);
+    const ownTokens = r?.tokens ?? (isDefault ? file.tokens : undefined);
+    const profileTokens: TokenPolicy = { ...baseTokens, ttlSeconds: pd.tokens?.ttlSeconds ?? baseTokens.ttlSeconds };
+    const scopes = r?.scopes ?? (isDefault ? file.scopes : undefined) ?? [];
+    const catalogue = new Set<string>();
+    scopes.forEach((s, i) => {
+      if (catalogue.has(s.name)) fail(`${path}.scopes.${i}.name`, `duplicate scope ${s.name}`);
+      catalogue.add(s.name);
+    });
+    if (catalogue.size) {
+      clients.forEach((c, i) => {
+        const list = c.scope === undefined ? [] : parseScope((Array.isArray(c.scope) ? c.scope.join(' ') : c.scope).trim().replace(/ +/g, ' ')) ?? [];
+        for (const s of list) if (!catalogue.has(s)) fail(`${path === 'clients' ? 'clients' : `${path}.clients`}.${i}.scope`, `scope ${s} is not in the realm's scope catalogue`);
+      });
+    }
+    return {
+      name,
+      profile,
+      issuer: realmIssuer,
+      tokenEndpoint,
+      introspectionEndpoint: `${realmIssuer}/oauth2/introspect`,
+      revocationEndpoint: `${realmIssuer}/oauth2/revoke`,
+      jwksUri: `${realmIssuer}/jwks`,
+      assertions: assertionPolicy(ownAssertions, profile, `${path}.assertions`, aliases),
+      tokens: tokenPolicy(ownTokens, profileTokens, `${path}.tokens`),
+      keys: { prePublishSeconds: r?.keys?.pre_publish ?? baseKeys.prePublishSeconds },
+      clients: checkClientIds(clients, `${path}.clients`),
+      scopes: scopes.map((s) => (s.description === undefined ? { name: s.name } : { name: s.name, description: s.description })),
+      authMethods: pd.authMethods,
+      amAliasPrefixes,
+    };
+  };
 
   realms.set(DEFAULT_REALM, makeRealm(DEFAULT_REALM, issuer, undefined, file.clients ?? [], 'clients'));
   (file.realms ?? []).forEach((r, i) => {

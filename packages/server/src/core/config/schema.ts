@@ -5,6 +5,7 @@
  * Defaults live in defaults.ts; resolve.ts turns a parsed file into the frozen ResolvedConfig.
  */
 import { z } from 'zod';
+import { PROFILES } from './profiles.ts';
 
 const seconds = z.number().int().positive();
 const stringList = z.union([z.string(), z.array(z.string())]);
@@ -39,7 +40,14 @@ const assertionSchema = z.strictObject({
   audience: z.enum(['issuer', 'token_endpoint', 'either']).optional(),
   /** Accept `aud` as an array containing an accepted value (Oracle); off by default. */
   allow_array_audience: z.boolean().optional(),
+  /** Opt-in cap on exp - iat (the use window max_age applies by default). */
   max_lifetime: seconds.optional(),
+  /** Use window: an assertion is accepted only within max_age seconds of its iat (or of now, without iat). */
+  max_age: seconds.optional(),
+  /** Require a jti; when false a jti-less assertion is single-use by the SHA-256 of the whole assertion. */
+  require_jti: z.boolean().optional(),
+  /** JWS algs accepted for client assertions in this realm (all supported ones when absent). */
+  signing_algs: z.array(z.string()).min(1).optional(),
   clock_skew: z.number().int().min(0).max(300).optional(),
   /** Require header typ "client-authentication+jwt" (draft-ietf-oauth-rfc7523bis). */
   require_typ: z.boolean().optional(),
@@ -59,8 +67,14 @@ const keySchema = z.strictObject({
   pre_publish: z.number().int().min(0).optional(),
 });
 
+const profileSchema = z.enum(PROFILES);
+/** The realm's scope catalogue, published (with the clients' scopes) as scopes_supported. */
+const scopesSchema = z.array(z.strictObject({ name: z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'a scope token (RFC 6749 section 3.3)'), description: z.string().max(500).optional() }));
+
 const realmSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'lowercase letters, digits and inner hyphens, 1-63 characters'),
+  profile: profileSchema.optional(),
+  scopes: scopesSchema.optional(),
   assertions: assertionSchema.optional(),
   tokens: tokenSchema.optional(),
   keys: keySchema.optional(),
@@ -89,6 +103,10 @@ export const configFileSchema = z.strictObject({
   demo_client: z.boolean().optional(),
   /** Brute-force protection: failed client authentications per (client id, source address). */
   throttle: z.strictObject({ max_failures: z.number().int().min(0).optional(), window: z.number().int().positive().optional() }).optional(),
+  /** Profile of the default realm, and of realms that name none. */
+  profile: profileSchema.optional(),
+  /** Scope catalogue of the default realm. */
+  scopes: scopesSchema.optional(),
   assertions: assertionSchema.optional(),
   tokens: tokenSchema.optional(),
   keys: keySchema.optional(),

@@ -21,7 +21,7 @@ export interface IntrospectDeps {
 const INACTIVE: IntrospectionResponse = Object.freeze({ active: false });
 
 export async function introspect(realm: RealmConfig, caller: PreparedClient, token: string, deps: IntrospectDeps): Promise<IntrospectionResponse> {
-  if (!caller.record.mayIntrospect) throw new UnauthorizedClientError('the client is not allowed to use the introspection endpoint');
+  if (!caller.record.mayIntrospect) throw new UnauthorizedClientError('the client is not allowed to use the introspection endpoint').because('introspection_not_allowed');
   const claims = await verifyOwnAccessToken(deps.keys, realm.name, realm.issuer, token);
   if (!claims) return { ...INACTIVE };
   const now = deps.clock.now() / 1000;

@@ -21,7 +21,7 @@ export interface RevokeDeps {
 export async function revoke(realm: RealmConfig, caller: PreparedClient, token: string, deps: RevokeDeps): Promise<void> {
   const claims = await verifyOwnAccessToken(deps.keys, realm.name, realm.issuer, token);
   if (!claims) return;
-  if (claims.client_id !== caller.record.clientId) throw new UnauthorizedClientError('the token was not issued to this client');
+  if (claims.client_id !== caller.record.clientId) throw new UnauthorizedClientError('the token was not issued to this client').because('token_not_owned');
   if (claims.exp * 1000 <= deps.clock.now()) return;
   await deps.revocations.revoke(realm.name, claims.jti, claims.exp * 1000);
   deps.onRevoked?.(claims.jti);
