@@ -37,8 +37,11 @@ export const DEFAULTS = {
     /** At most one re-fetch per client per cooldown when an assertion names an unknown kid. */
     cooldownSeconds: 30,
   },
-  /** Failed client authentications allowed per client id and source address per window (0: off). */
-  throttle: { maxFailures: 20, windowSeconds: 60 },
+  /**
+   * Failed client authentications allowed per client id and source address per window (0: off),
+   * and per source address whatever the client id; at most maxKeys counters kept in memory.
+   */
+  throttle: { maxFailures: 20, windowSeconds: 60, maxFailuresPerSource: 100, maxKeys: 100_000 },
   /** Safety-net lifetime of cached clients; changes also arrive through the change feed. */
   clientCacheSeconds: 60,
 };

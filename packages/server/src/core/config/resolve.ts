@@ -57,7 +57,7 @@ export interface ResolvedConfig {
   demoClient: boolean;
   jwksFetch: JwksFetchPolicy;
   clientCacheSeconds: number;
-  throttle: { maxFailures: number; windowSeconds: number };
+  throttle: { maxFailures: number; windowSeconds: number; maxFailuresPerSource: number; maxKeys: number };
   realms: ReadonlyMap<string, RealmConfig>;
 }
 
@@ -160,6 +160,8 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     throttle: {
       maxFailures: file.throttle?.max_failures ?? DEFAULTS.throttle.maxFailures,
       windowSeconds: file.throttle?.window ?? DEFAULTS.throttle.windowSeconds,
+      maxFailuresPerSource: file.throttle?.max_failures_per_source ?? DEFAULTS.throttle.maxFailuresPerSource,
+      maxKeys: file.throttle?.max_keys ?? DEFAULTS.throttle.maxKeys,
     },
     realms,
   };

@@ -83,7 +83,14 @@ export const configFileSchema = z.strictObject({
   }).optional(),
   demo_client: z.boolean().optional(),
   /** Brute-force protection: failed client authentications per (client id, source address). */
-  throttle: z.strictObject({ max_failures: z.number().int().min(0).optional(), window: z.number().int().positive().optional() }).optional(),
+  throttle: z.strictObject({
+    max_failures: z.number().int().min(0).optional(),
+    /** Failures per source address (any client id) per window; 0 turns this cap off. */
+    max_failures_per_source: z.number().int().min(0).optional(),
+    window: z.number().int().positive().optional(),
+    /** Most counters and blocks kept in memory (oldest evicted first). */
+    max_keys: z.number().int().min(100).optional(),
+  }).optional(),
   assertions: assertionSchema.optional(),
   tokens: tokenSchema.optional(),
   keys: keySchema.optional(),
