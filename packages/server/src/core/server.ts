@@ -85,7 +85,7 @@ export class AuthorizationServer {
     this.clients = new ClientRegistry({ store: opts.storage.clients, kek: opts.kek, clock: this.clock, ttlSeconds: opts.config.clientCacheSeconds, changes: opts.storage.changes });
     this.#auth = {
       clients: this.clients,
-      secrets: new SecretVerifier(),
+      secrets: new SecretVerifier({ kdf: opts.config.kdf }),
       remoteJwks: new RemoteJwksCache(opts.config.jwksFetch, this.clock),
       replay: opts.storage.replay,
       clock: this.clock,

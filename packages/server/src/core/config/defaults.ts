@@ -42,6 +42,8 @@ export const DEFAULTS = {
    * and per source address whatever the client id; at most maxKeys counters kept in memory.
    */
   throttle: { maxFailures: 20, windowSeconds: 60, maxFailuresPerSource: 100, maxKeys: 100_000 },
+  /** Concurrent scrypt verifications at most, waiters at most and their longest wait; beyond: 503. */
+  kdf: { maxConcurrent: 1, maxQueue: 8, maxWaitMs: 1000 },
   /** Safety-net lifetime of cached clients; changes also arrive through the change feed. */
   clientCacheSeconds: 60,
 };

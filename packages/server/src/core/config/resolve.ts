@@ -58,6 +58,7 @@ export interface ResolvedConfig {
   jwksFetch: JwksFetchPolicy;
   clientCacheSeconds: number;
   throttle: { maxFailures: number; windowSeconds: number; maxFailuresPerSource: number; maxKeys: number };
+  kdf: { maxConcurrent: number; maxQueue: number; maxWaitMs: number };
   realms: ReadonlyMap<string, RealmConfig>;
 }
 
@@ -162,6 +163,11 @@ export function resolveConfig(input: unknown): ResolvedConfig {
       windowSeconds: file.throttle?.window ?? DEFAULTS.throttle.windowSeconds,
       maxFailuresPerSource: file.throttle?.max_failures_per_source ?? DEFAULTS.throttle.maxFailuresPerSource,
       maxKeys: file.throttle?.max_keys ?? DEFAULTS.throttle.maxKeys,
+    },
+    kdf: {
+      maxConcurrent: file.kdf?.max_concurrent ?? DEFAULTS.kdf.maxConcurrent,
+      maxQueue: file.kdf?.max_queue ?? DEFAULTS.kdf.maxQueue,
+      maxWaitMs: file.kdf?.max_wait_ms ?? DEFAULTS.kdf.maxWaitMs,
     },
     realms,
   };

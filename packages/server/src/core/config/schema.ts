@@ -91,6 +91,12 @@ export const configFileSchema = z.strictObject({
     /** Most counters and blocks kept in memory (oldest evicted first). */
     max_keys: z.number().int().min(100).optional(),
   }).optional(),
+  /** Global cap on concurrent secret-verification KDF (scrypt) work; excess gets 503 + Retry-After. */
+  kdf: z.strictObject({
+    max_concurrent: z.number().int().min(1).max(64).optional(),
+    max_queue: z.number().int().min(0).optional(),
+    max_wait_ms: z.number().int().min(1).optional(),
+  }).optional(),
   assertions: assertionSchema.optional(),
   tokens: tokenSchema.optional(),
   keys: keySchema.optional(),
