@@ -137,7 +137,7 @@ function sendError(request: FastifyRequest, reply: FastifyReply, error: unknown)
       status = 500;
     }
   }
-  if (status < 500) request.log.info({ reqId: request.id, error: oauth.error, detail: oauth.detail ?? oauth.description }, 'oauth error');
+  if (status < 500) request.log.info({ reqId: request.id, error: oauth.error, detail: oauth.detail ?? oauth.description, ...(oauth.reason ? { reason: oauth.reason, facts: oauth.facts } : {}) }, 'oauth error');
   else if (oauth instanceof TemporarilyUnavailableError) request.log.warn({ reqId: request.id, detail: oauth.detail }, 'dependency unavailable');
   reply.code(status).headers(NO_STORE);
   // RFC 6749 §5.2: a client that tried the Authorization header gets a challenge for the scheme

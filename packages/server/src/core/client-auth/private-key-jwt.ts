@@ -31,7 +31,11 @@ export const privateKeyJwt: ClientAuthMethod<AssertionCredentials> = {
       try {
         keys = await deps.remoteJwks.get(uri);
       } catch (err) {
-        throw new InvalidClientError(NO_KEY, `jwks_uri fetch failed: ${(err as Error).message}`);
+        const code = (err as { code?: unknown }).code;
+        throw new InvalidClientError(NO_KEY, `jwks_uri fetch failed: ${(err as Error).message}`).because(
+          typeof code === 'string' && code.startsWith('jwks') ? code : 'jwks_uri_failed',
+          { jwks_uri: uri, ...((err as { facts?: Record<string, unknown> }).facts ?? {}) },
+        );
       }
       selection = selectClientKey(keys, alg, header);
       if ('reason' in selection && selection.reason === 'no_match') {
@@ -42,8 +46,12 @@ export const privateKeyJwt: ClientAuthMethod<AssertionCredentials> = {
     if ('reason' in selection) {
       throw new InvalidClientError(
         selection.reason === 'ambiguous' ? 'client_assertion has no kid and several registered keys fit its alg' : NO_KEY,
-        selection.reason,
-      );
+        selection.reason === 'duplicate_kid' ? `several keys of the client's set share kid ${JSON.stringify(header.kid)}` : selection.reason,
+      ).because(selection.reason, {
+        kid: header.kid ?? null,
+        alg,
+        ...(uri !== undefined ? { jwks_uri: uri, ...deps.remoteJwks.diagnostics(uri) } : { kids: (client.keys ?? []).map((k) => k.kid ?? null) }),
+      });
     }
     if (!(await verifyAsymmetric(alg, selection.key.key, creds.jws.signingInput, creds.jws.signature))) {
       throw new InvalidClientError('client_assertion signature is invalid');

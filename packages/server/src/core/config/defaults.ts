@@ -36,6 +36,13 @@ export const DEFAULTS = {
     maxCacheSeconds: 86400,
     /** At most one re-fetch per client per cooldown when an assertion names an unknown kid. */
     cooldownSeconds: 30,
+    /** A cached set is served up to this long past its expiry while one background refresh runs. */
+    maxStaleSeconds: 3600,
+    /** After a failed fetch, no new fetch of that URI for 5 s, doubling per failure up to 300 s. */
+    failureBackoffSeconds: 5,
+    maxFailureBackoffSeconds: 300,
+    /** Addresses / CIDR ranges exempt from the SSRF rules (private, loopback, plain http). None. */
+    allow: [] as string[],
   },
   /**
    * Failed client authentications allowed per client id and source address per window (0: off),

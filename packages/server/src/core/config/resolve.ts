@@ -3,6 +3,7 @@
  * endpoint URLs, freeze. Errors are TypeErrors naming the option path.
  */
 import { DEFAULTS } from './defaults.ts';
+import { AddressPolicy } from '../clients/address-policy.ts';
 import { configFileSchema, formatIssues, type ClientMetadataInput, type ConfigFile } from './schema.ts';
 
 export const DEFAULT_REALM = 'default';
@@ -42,6 +43,13 @@ export interface JwksFetchPolicy {
   minCacheSeconds: number;
   maxCacheSeconds: number;
   cooldownSeconds: number;
+  /** Seconds past expiry a cached set is still served while a refresh runs. */
+  maxStaleSeconds: number;
+  /** First and longest wait after a failed fetch before the URI is fetched again. */
+  failureBackoffSeconds: number;
+  maxFailureBackoffSeconds: number;
+  /** Addresses / CIDR ranges a jwks_uri may connect to though private or loopback, over http too. */
+  allow: readonly string[];
 }
 
 export interface ResolvedConfig {
@@ -156,6 +164,10 @@ export function resolveConfig(input: unknown): ResolvedConfig {
       minCacheSeconds: jf.min_cache ?? DEFAULTS.jwksFetch.minCacheSeconds,
       maxCacheSeconds: jf.max_cache ?? DEFAULTS.jwksFetch.maxCacheSeconds,
       cooldownSeconds: jf.cooldown ?? DEFAULTS.jwksFetch.cooldownSeconds,
+      maxStaleSeconds: jf.max_stale ?? DEFAULTS.jwksFetch.maxStaleSeconds,
+      failureBackoffSeconds: jf.failure_backoff ?? DEFAULTS.jwksFetch.failureBackoffSeconds,
+      maxFailureBackoffSeconds: jf.max_failure_backoff ?? DEFAULTS.jwksFetch.maxFailureBackoffSeconds,
+      allow: checkAllowList(jf.allow ?? DEFAULTS.jwksFetch.allow),
     },
     clientCacheSeconds: DEFAULTS.clientCacheSeconds,
     throttle: {
@@ -172,8 +184,20 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     realms,
   };
   if (config.jwksFetch.minCacheSeconds > config.jwksFetch.maxCacheSeconds) fail('jwks_fetch.min_cache', 'must not exceed max_cache');
+  if (config.jwksFetch.failureBackoffSeconds > config.jwksFetch.maxFailureBackoffSeconds) fail('jwks_fetch.failure_backoff', 'must not exceed max_failure_backoff');
   for (const realm of realms.values()) deepFreeze(realm);
   return Object.freeze(config);
+}
+
+function checkAllowList(list: readonly string[]): readonly string[] {
+  list.forEach((entry, i) => {
+    try {
+      new AddressPolicy([entry]);
+    } catch (err) {
+      fail(`jwks_fetch.allow.${i}`, (err as Error).message);
+    }
+  });
+  return Object.freeze([...list]);
 }
 
 function tokenPolicy(t: ConfigFile['tokens'], base: TokenPolicy, path: string): TokenPolicy {

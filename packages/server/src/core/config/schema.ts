@@ -80,6 +80,11 @@ export const configFileSchema = z.strictObject({
     min_cache: z.number().int().min(0).optional(),
     max_cache: z.number().int().min(0).optional(),
     cooldown: z.number().int().min(0).optional(),
+    max_stale: z.number().int().min(0).optional(),
+    failure_backoff: z.number().int().min(0).optional(),
+    max_failure_backoff: z.number().int().min(0).optional(),
+    /** Addresses or CIDR ranges a jwks_uri may reach though private/loopback, and over plain http. */
+    allow: z.array(z.string()).optional(),
   }).optional(),
   demo_client: z.boolean().optional(),
   /** Brute-force protection: failed client authentications per (client id, source address). */
