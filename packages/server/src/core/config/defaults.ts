@@ -12,7 +12,17 @@ export const DEFAULTS = {
   logLevel: 'info',
   /** Largest accepted request body; token requests are small. Larger gives 413. */
   bodyLimitBytes: 16 * 1024,
-  trustProxy: false,
+  /** Believe no X-Forwarded-For unless told how many proxies (or which) are in front. */
+  trustProxy: false as false | number | readonly string[],
+  /** Slow or idle peers cannot hold connections: timeouts, a per-source cap, a short shutdown grace. */
+  httpLimits: {
+    requestTimeoutMs: 10_000,
+    headersTimeoutMs: 5_000,
+    /** Longer than a load balancer's idle timeout (60 s for most), so it never reuses a closed one. */
+    keepAliveTimeoutMs: 72_000,
+    maxConnectionsPerSource: 128,
+    shutdownGraceMs: 3_000,
+  },
   demoClient: true,
   assertions: {
     audience: 'either' as 'issuer' | 'token_endpoint' | 'either',

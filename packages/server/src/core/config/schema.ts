@@ -73,7 +73,24 @@ export const configFileSchema = z.strictObject({
   storage: z.strictObject({ url: z.string().optional(), redis: z.string().optional() }).optional(),
   kek: z.strictObject({ file: z.string().optional() }).optional(),
   log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional() }).optional(),
-  http: z.strictObject({ body_limit: z.number().int().min(1024).max(1048576).optional(), trust_proxy: z.boolean().optional() }).optional(),
+  http: z.strictObject({
+    body_limit: z.number().int().min(1024).max(1048576).optional(),
+    /**
+     * Which X-Forwarded-For entries to believe: false (none), the number of proxies in front
+     * (hops), or the proxies' addresses / CIDR ranges (a list or a comma-separated string).
+     */
+    trust_proxy: z.union([z.boolean(), z.number().int().min(0).max(32), z.string(), z.array(z.string())]).optional(),
+    /** Whole request (headers and body) must arrive within this; 408 otherwise. */
+    request_timeout_ms: z.number().int().min(100).optional(),
+    /** Request headers must arrive within this. */
+    headers_timeout_ms: z.number().int().min(100).optional(),
+    /** Idle keep-alive connections are closed after this. */
+    keep_alive_timeout_ms: z.number().int().min(100).optional(),
+    /** Open connections per source address (IPv6: per /64); 0 turns the cap off. */
+    max_connections_per_source: z.number().int().min(0).optional(),
+    /** On shutdown, requests being handled get this long before every connection is closed. */
+    shutdown_grace_ms: z.number().int().min(0).optional(),
+  }).optional(),
   jwks_fetch: z.strictObject({
     timeout_ms: z.number().int().positive().optional(),
     max_bytes: z.number().int().positive().optional(),
