@@ -39,15 +39,18 @@ export function guardConnections(app: FastifyInstance, maxPerSource: number): vo
     });
   });
   // A request counts as "being handled" from the moment its body is parsed until its response ends.
-  app.addHook('preHandler', async (request) => {
+  // (callback-style hooks: cheaper than async ones on the hot path)
+  app.addHook('preHandler', (request, _reply, done) => {
     const s = request.raw.socket;
     guard.busy.set(s, (guard.busy.get(s) ?? 0) + 1);
+    done();
   });
-  app.addHook('onResponse', async (request) => {
+  app.addHook('onResponse', (request, _reply, done) => {
     const s = request.raw.socket;
     const n = (guard.busy.get(s) ?? 0) - 1;
     if (n > 0) guard.busy.set(s, n);
     else guard.busy.delete(s);
+    done();
   });
 }
 
