@@ -40,7 +40,7 @@ export async function hashSecret(secret: string, generated: boolean): Promise<st
 const DUMMY_SHA256 = Buffer.alloc(32, 0);
 
 /** Default cap on concurrent verification KDF work (the thread pool has 2 threads by default). */
-export const DEFAULT_KDF_LIMIT: ConcurrencyLimit = { maxConcurrent: 1, maxQueue: 8, maxWaitMs: 1000 };
+export const DEFAULT_KDF_LIMIT: ConcurrencyLimit = { maxConcurrent: 1, maxQueue: 8, maxWaitMs: 5000 };
 
 export interface SecretVerifierOptions {
   /** Most remembered scrypt verifications (the memo is dropped past it). */

@@ -60,7 +60,7 @@ export const DEFAULTS = {
    */
   throttle: { maxFailures: 20, windowSeconds: 60, maxFailuresPerSource: 100, maxKeys: 100_000 },
   /** Concurrent scrypt verifications at most, waiters at most and their longest wait; beyond: 503. */
-  kdf: { maxConcurrent: 1, maxQueue: 8, maxWaitMs: 1000 },
+  kdf: { maxConcurrent: 1, maxQueue: 8, maxWaitMs: 5000 },
   /** Safety-net lifetime of cached clients; changes also arrive through the change feed. */
   clientCacheSeconds: 60,
 };
