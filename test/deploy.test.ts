@@ -107,7 +107,7 @@ describe('deployment files', () => {
     assert.equal(config.issuer, example.TESSERA_ISSUER);
     assert.equal(config.listen.host, '0.0.0.0');
     assert.equal(config.demoClient, false);
-    assert.equal(config.trustProxy, true, 'behind the load balancer, X-Forwarded-For gives the client address');
+    assert.equal(config.trustProxy, 1, 'behind the load balancer (one hop), X-Forwarded-For gives the client address');
 
     const storage = new URL(config.storageUrl);
     assert.equal(storage.protocol, 'postgres:');

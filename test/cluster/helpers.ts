@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { Redis } from 'ioredis';
+import { AuthThrottle } from '../../packages/server/src/core/client-auth/throttle.ts';
 import { assertionClaims, basic, form, generateTestKey, JWT_BEARER, signAssertion, type TestKey } from '../fixtures/assertions.ts';
 
 export const BIN = new URL('../../packages/server/bin/tessera.mjs', import.meta.url).pathname;
@@ -94,7 +95,8 @@ const literal = (text: string) => text.replace(/[*?[\]\\]/g, '\\$&');
  * prefix `tessera:{limit}:` keyed by realm, client id and source address.
  */
 function runPatterns(schema: string, clientIds: readonly string[]): string[] {
-  return [literal(redisPrefixOf(schema)) + '*', ...clientIds.map((id) => `${literal('tessera:{limit}:')}*${literal(JSON.stringify(id))}*`)];
+  // Throttle counters are keyed by a hash of (realm, client id, source): the instances see loopback.
+  return [literal(redisPrefixOf(schema)) + '*', ...clientIds.map((id) => literal(`tessera:{limit}:${AuthThrottle.key('default', id, '127.0.0.1').pair}`))];
 }
 
 /** A client id of a run: unique, so that runs sharing a Redis never share throttle counters. */

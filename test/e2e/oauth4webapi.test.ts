@@ -40,6 +40,7 @@ describe('oauth4webapi v3 interoperability', () => {
     jwksHost = await startJwksHost([psKey.publicJwk, edKey.publicJwk]);
     ts = await startTestServer({
       config: {
+        jwks_fetch: { allow: ['127.0.0.1'] }, // the client's key server is on loopback (SSRF rules)
         tokens: { signing_alg: 'RS256', ttl: TTL },
         clients: [
           { client_id: 'o4-basic', client_secret: secrets.basic, token_endpoint_auth_method: 'client_secret_basic', scope: SCOPE },

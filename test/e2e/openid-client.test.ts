@@ -29,6 +29,7 @@ describe('openid-client v6 interoperability', () => {
     const common = { scope: SCOPE, allowed_resources: [API], default_resource: API };
     ts = await startTestServer({
       config: {
+        jwks_fetch: { allow: ['127.0.0.1'] }, // the client's key server is on loopback (SSRF rules)
         tokens: { ttl: TTL },
         clients: [
           { client_id: 'oc-basic', client_secret: basicSecret, token_endpoint_auth_method: 'client_secret_basic', ...common },

@@ -5,6 +5,7 @@
  */
 import cluster from 'node:cluster';
 import { buildApp } from '../http/app.ts';
+import { closeGracefully } from '../http/connections.ts';
 import { DEFAULT_REALM } from '../core/config/index.ts';
 import { createLogger, openRuntime, type Runtime } from './runtime.ts';
 import { listenError } from './exit.ts';
@@ -58,7 +59,7 @@ export async function serve(configFile: string | undefined, opts: ServeOptions =
     deadline.unref();
     clearInterval(purge);
     try {
-      await app.close();
+      await closeGracefully(app, config.httpLimits.shutdownGraceMs);
       await runtime.close();
       logger.info('stopped');
       logger.flush?.();

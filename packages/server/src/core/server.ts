@@ -86,11 +86,11 @@ export class AuthorizationServer {
     this.clients = new ClientRegistry({ store: opts.storage.clients, kek: opts.kek, clock: this.clock, ttlSeconds: opts.config.clientCacheSeconds, changes: opts.storage.changes });
     this.#auth = {
       clients: this.clients,
-      secrets: new SecretVerifier(),
+      secrets: new SecretVerifier({ kdf: opts.config.kdf }),
       remoteJwks: new RemoteJwksCache(opts.config.jwksFetch, this.clock),
       replay: opts.storage.replay,
       clock: this.clock,
-      throttle: new AuthThrottle(opts.limiter ?? createMemoryRateLimiter({ clock: this.clock }), opts.config.throttle, this.clock),
+      throttle: new AuthThrottle(opts.limiter ?? createMemoryRateLimiter({ clock: this.clock, maxKeys: opts.config.throttle.maxKeys }), opts.config.throttle, this.clock),
     };
     this.#grantDeps = { keys: this.keys, clock: this.clock, reuse: this.#reuse, revocations: opts.storage.revocations };
     this.#introspectDeps = { keys: this.keys, clients: this.clients, revocations: opts.storage.revocations, clock: this.clock };

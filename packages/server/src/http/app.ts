@@ -12,6 +12,7 @@ import { DEFAULT_REALM, type RealmConfig } from '../core/config/index.ts';
 import { InvalidRequestError, OAuthError, ServerError, StorageUnavailableError, TemporarilyUnavailableError, TooManyAttemptsError } from '../core/errors/index.ts';
 import { parseForm } from '../core/params.ts';
 import { registerAmAliases } from './am-aliases.ts';
+import { guardConnections } from './connections.ts';
 
 export interface AppOptions {
   logger: Logger;
@@ -30,12 +31,18 @@ export function buildApp(server: AuthorizationServer, opts: AppOptions): Fastify
     loggerInstance: opts.logger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: server.config.bodyLimitBytes,
-    trustProxy: server.config.trustProxy,
+    trustProxy: trustProxyOption(server.config.trustProxy),
+    // Slow peers cannot hold connections (issue 13 item 2); see http/connections.ts.
+    requestTimeout: server.config.httpLimits.requestTimeoutMs,
+    keepAliveTimeout: server.config.httpLimits.keepAliveTimeoutMs,
+    http: { headersTimeout: server.config.httpLimits.headersTimeoutMs, connectionsCheckingInterval: Math.min(1000, server.config.httpLimits.headersTimeoutMs) },
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     exposeHeadRoutes: true,
     return503OnClosing: true,
   } as never) as unknown as FastifyInstance;
+
+  guardConnections(app, server.config.httpLimits.maxConnectionsPerSource);
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => done(null, parseForm(body as string)));
@@ -122,6 +129,17 @@ export function buildApp(server: AuthorizationServer, opts: AppOptions): Fastify
   return app;
 }
 
+/**
+ * http.trust_proxy as Fastify takes it. A hop count becomes "trust the nearest n addresses"
+ * (Fastify 5 ignores a bare number: it cannot check the peer is a proxy, so the docs say to use a
+ * count only when Tessera is reachable through its proxies alone); ranges go to proxy-addr.
+ */
+function trustProxyOption(tp: false | number | readonly string[]): false | string[] | ((address: string, hop: number) => boolean) {
+  if (tp === false) return false;
+  if (typeof tp === 'number') return (_address, hop) => hop < tp;
+  return [...tp];
+}
+
 function sendError(request: FastifyRequest, reply: FastifyReply, error: unknown): FastifyReply {
   let oauth: OAuthError;
   let status: number;
@@ -144,7 +162,7 @@ function sendError(request: FastifyRequest, reply: FastifyReply, error: unknown)
       status = 500;
     }
   }
-  if (status < 500) request.log.info({ error: oauth.error, detail: oauth.detail ?? oauth.description }, 'oauth error');
+  if (status < 500) request.log.info({ error: oauth.error, detail: oauth.detail ?? oauth.description, ...(oauth.reason ? { reason: oauth.reason, facts: oauth.facts } : {}) }, 'oauth error');
   else if (oauth instanceof TemporarilyUnavailableError) request.log.warn({ detail: oauth.detail, method: request.method, path: request.url.split('?')[0] }, 'dependency unavailable');
   if (status >= 500) (request as { [LOGGED]?: boolean })[LOGGED] = true;
   reply.code(status).headers(NO_STORE);

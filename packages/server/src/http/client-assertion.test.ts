@@ -92,7 +92,8 @@ before(async () => {
   t = await startTestServer({
     inject: true,
     config: {
-      jwks_fetch: { cooldown: 3600 },
+      // the key server is on loopback over plain http: allow-listed (SSRF rules, issue 13 item 9)
+      jwks_fetch: { cooldown: 3600, allow: ['127.0.0.1'] },
       clients: [
         { client_id: 'pk', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [es.publicJwk, rs.publicJwk, ps.publicJwk, ed.publicJwk] }, scope: 'read' },
         { client_id: 'pk-pinned', jwks: { keys: [es.publicJwk] }, token_endpoint_auth_signing_alg: 'ES256', scope: 'read' },

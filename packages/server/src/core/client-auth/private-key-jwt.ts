@@ -10,14 +10,25 @@ import { selectClientKey, type ClientKey, type KeySelection } from '../clients/k
 import type { ClientAuthMethod } from './types.ts';
 import { assertionClient, authFailed, checkAssertionClaims, extractAssertion, type AssertionCredentials, type PreProofRefusal } from './assertion.ts';
 import { dummyVerifyAsymmetric } from './dummy.ts';
+import { REASONS, type ReasonCode } from '../errors/reasons.ts';
 
 export const name = 'private_key_jwt' as const;
 
-function selectionRefusal(selection: KeySelection, keys: readonly ClientKey[], header: Record<string, unknown>, alg: string): PreProofRefusal | undefined {
+function selectionRefusal(selection: KeySelection, keys: readonly ClientKey[], header: Record<string, unknown>, alg: string, extra: Record<string, unknown>): PreProofRefusal | undefined {
   if (!('reason' in selection)) return undefined;
   const designated = typeof header.kid === 'string' ? { kid: header.kid.slice(0, 100) } : typeof header['x5t#S256'] === 'string' ? { 'x5t#S256': header['x5t#S256'] } : typeof header.x5t === 'string' ? { x5t: header.x5t } : {};
-  if (selection.reason === 'ambiguous') return { reason: 'key_ambiguous', facts: { alg, known: keys.map((k) => k.kid ?? null) } };
-  return { reason: 'kid_not_found', facts: { ...designated, alg, known: keys.map((k) => k.kid ?? null) } };
+  const known = keys.map((k) => k.kid ?? null);
+  if (selection.reason === 'ambiguous') return { reason: 'key_ambiguous', facts: { alg, known, ...extra } };
+  if (selection.reason === 'duplicate_kid') return { reason: 'duplicate_kid', facts: { ...designated, alg, known, ...extra, duplicate_kids: [designated.kid] } };
+  return { reason: 'kid_not_found', facts: { ...designated, alg, known, ...extra } };
+}
+
+/** The reason a jwks_uri fetch failed: the fetcher's own code when it is a known one. */
+function fetchRefusal(err: unknown, uri: string): PreProofRefusal {
+  const code = (err as { code?: unknown }).code;
+  const facts = (err as { facts?: Record<string, unknown> }).facts ?? {};
+  const reason: ReasonCode = typeof code === 'string' && code in REASONS ? (code as ReasonCode) : 'jwks_uri_fetch_failed';
+  return { reason, facts: { jwks_uri: uri, error: String((err as Error).message ?? err).slice(0, 200), ...facts } };
 }
 
 export const privateKeyJwt: ClientAuthMethod<AssertionCredentials> = {
@@ -36,16 +47,16 @@ export const privateKeyJwt: ClientAuthMethod<AssertionCredentials> = {
     if (!refusal && client) {
       const uri = client.record.jwksUri;
       let keys: ClientKey[] = client.keys ?? [];
-      let fetchFailed: string | undefined;
+      let fetchFailed: PreProofRefusal | undefined;
       if (uri !== undefined) {
         try {
           keys = await deps.remoteJwks.get(uri);
         } catch (err) {
-          fetchFailed = (err as Error).message;
+          fetchFailed = fetchRefusal(err, uri);
         }
       }
       if (fetchFailed !== undefined) {
-        refusal = { reason: 'jwks_uri_fetch_failed', facts: { jwks_uri: uri, error: fetchFailed.slice(0, 200) } };
+        refusal = fetchFailed;
       } else {
         let selection = selectClientKey(keys, alg, header);
         if (uri !== undefined && 'reason' in selection && selection.reason === 'no_match') {
@@ -55,7 +66,7 @@ export const privateKeyJwt: ClientAuthMethod<AssertionCredentials> = {
             selection = selectClientKey(fresh, alg, header);
           }
         }
-        refusal = selectionRefusal(selection, keys, header, alg);
+        refusal = selectionRefusal(selection, keys, header, alg, uri !== undefined ? { jwks_uri: uri, ...deps.remoteJwks.diagnostics(uri) } : {});
         if (!('reason' in selection)) key = selection.key.key;
       }
     }

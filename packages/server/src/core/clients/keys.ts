@@ -37,7 +37,7 @@ export function importClientKeys(keys: readonly Jwk[]): ClientKey[] {
   return out;
 }
 
-export type KeySelection = { key: ClientKey } | { reason: 'no_match' | 'ambiguous' };
+export type KeySelection = { key: ClientKey } | { reason: 'no_match' | 'ambiguous' | 'duplicate_kid' };
 
 /**
  * Picks the key an assertion header designates: by kid, else by x5t#S256 / x5t, else the single key
@@ -53,5 +53,6 @@ export function selectClientKey(keys: readonly ClientKey[], alg: AsymmetricAlg, 
   else if (header.kid !== undefined || header.x5t !== undefined || header['x5t#S256'] !== undefined) return { reason: 'no_match' };
   else candidates = fitting;
   if (candidates.length === 1) return { key: candidates[0]! };
+  if (candidates.length > 1 && typeof header.kid === 'string') return { reason: 'duplicate_kid' }; // several keys share the kid named
   return { reason: candidates.length === 0 ? 'no_match' : 'ambiguous' };
 }

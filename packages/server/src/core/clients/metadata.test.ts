@@ -35,7 +35,7 @@ describe('client metadata', () => {
     assert.equal(record.tokenEndpointAuthMethod, 'private_key_jwt');
     await assert.rejects(build({ token_endpoint_auth_method: 'private_key_jwt' }), /exactly one of jwks and jwks_uri/);
     await assert.rejects(build({ jwks: { keys: [key.publicJwk] }, jwks_uri: 'https://x.example/jwks' }), /exactly one/);
-    await assert.rejects(build({ jwks: { keys: [{ ...key.publicJwk, d: 'secret' }] } }), /must be public|not a usable public key/);
+    await assert.rejects(build({ jwks: { keys: [{ ...key.publicJwk, d: 'secret' }] } }), /jwks\.keys\.0: contains private key material \(d\); register only the public key/);
     await assert.rejects(build({ jwks: { keys: [key.publicJwk, key.publicJwk] } }), /duplicate kid/);
     await assert.rejects(build({ jwks_uri: 'http://example.com/jwks' }), /must be https/);
     await assert.rejects(build({ jwks: { keys: [key.publicJwk] }, client_secret: 'x' }), /not used by private_key_jwt/);

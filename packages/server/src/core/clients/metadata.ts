@@ -157,6 +157,8 @@ function validateJwks(jwks: JwkSet, alg: string | undefined): JwkSet {
   if (!Array.isArray(jwks.keys) || jwks.keys.length === 0) invalid('jwks: needs at least one key');
   const kids = new Set<string>();
   const keys = jwks.keys.map((jwk: Jwk, i) => {
+    const secret = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'].filter((m) => jwk && typeof jwk === 'object' && m in jwk);
+    if (secret.length) invalid(`jwks.keys.${i}: contains private key material (${secret.join(', ')}); register only the public key`);
     try {
       const key = importPublicJwk(jwk);
       if (alg !== undefined && isAsymmetricAlg(alg) && !keyFitsAlg(key, alg)) invalid(`jwks.keys.${i}: does not fit ${alg}`);

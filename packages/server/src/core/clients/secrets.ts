@@ -7,8 +7,13 @@
  *   keeps only an HMAC of the secret under a per-process random key, so later requests cost one
  *   HMAC instead of a KDF. Nothing of it is persisted.
  * Every comparison is constant-time.
+ * Verification KDF work is capped globally (issue 13 item 5): at most `kdf.maxConcurrent` scrypt
+ * runs at once and a bounded queue; beyond that a request fails fast with 503 + Retry-After, so
+ * wrong guesses can never fill the thread pool that token signatures use.
  */
 import { createHash, createHmac, randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
+import { TemporarilyUnavailableError } from '../errors/index.ts';
+import { BusyError, Semaphore, type ConcurrencyLimit } from '../limits/concurrency.ts';
 
 const SCRYPT = { N: 16384, r: 8, p: 1, keylen: 32 };
 
@@ -34,6 +39,15 @@ export async function hashSecret(secret: string, generated: boolean): Promise<st
 /** A hash that can never match, compared against when the client is unknown (same work, same time). */
 const DUMMY_SHA256 = Buffer.alloc(32, 0);
 
+/** Default cap on concurrent verification KDF work (the thread pool has 2 threads by default). */
+export const DEFAULT_KDF_LIMIT: ConcurrencyLimit = { maxConcurrent: 1, maxQueue: 8, maxWaitMs: 5000 };
+
+export interface SecretVerifierOptions {
+  /** Most remembered scrypt verifications (the memo is dropped past it). */
+  maxEntries?: number;
+  kdf?: ConcurrencyLimit;
+}
+
 /**
  * Verifies presented secrets against stored hashes, remembering successful scrypt verifications
  * as per-process HMACs. Bounded: the memo is dropped when it grows past `maxEntries`.
@@ -43,9 +57,11 @@ export class SecretVerifier {
   readonly #memo = new Map<string, Buffer>();
   readonly #inFlight = new Map<string, Promise<boolean>>();
   readonly #maxEntries: number;
+  readonly #kdf: Semaphore;
 
-  constructor(maxEntries = 100_000) {
-    this.#maxEntries = maxEntries;
+  constructor(options: SecretVerifierOptions = {}) {
+    this.#maxEntries = options.maxEntries ?? 100_000;
+    this.#kdf = new Semaphore(options.kdf ?? DEFAULT_KDF_LIMIT);
   }
 
   /** Resolves true when `presented` matches `stored`; `stored` undefined always resolves false. */
@@ -82,7 +98,16 @@ export class SecretVerifier {
     if (parts.length !== 6) return false;
     const [, n, r, p, salt, hash] = parts as [string, string, string, string, string, string];
     const expected = Buffer.from(hash, 'base64url');
-    const actual = await scrypt(presented, Buffer.from(salt, 'base64url'), Number(n), Number(r), Number(p), expected.length);
+    let actual: Buffer;
+    try {
+      actual = await this.#kdf.run(() => scrypt(presented, Buffer.from(salt, 'base64url'), Number(n), Number(r), Number(p), expected.length));
+    } catch (err) {
+      if (!(err instanceof BusyError)) throw err;
+      throw new TemporarilyUnavailableError('the server is busy; retry later', `secret verification refused: ${err.message}`, err.retryAfterSeconds).because('kdf_busy', {
+        running: this.#kdf.running,
+        waiting: this.#kdf.waiting,
+      });
+    }
     const ok = expected.length === actual.length && timingSafeEqual(expected, actual);
     if (ok) {
       if (this.#memo.size >= this.#maxEntries) this.#memo.clear();

@@ -14,7 +14,17 @@ export const DEFAULTS = {
   logLevel: 'info',
   /** Largest accepted request body; token requests are small. Larger gives 413. */
   bodyLimitBytes: 16 * 1024,
-  trustProxy: false,
+  /** Believe no X-Forwarded-For unless told how many proxies (or which) are in front. */
+  trustProxy: false as false | number | readonly string[],
+  /** Slow or idle peers cannot hold connections: timeouts, a per-source cap, a short shutdown grace. */
+  httpLimits: {
+    requestTimeoutMs: 10_000,
+    headersTimeoutMs: 5_000,
+    /** Longer than a load balancer's idle timeout (60 s for most), so it never reuses a closed one. */
+    keepAliveTimeoutMs: 72_000,
+    maxConnectionsPerSource: 128,
+    shutdownGraceMs: 3_000,
+  },
   demoClient: true,
   profile: 'standard' as const,
   assertions: {
@@ -45,9 +55,21 @@ export const DEFAULTS = {
     maxCacheSeconds: 86400,
     /** At most one re-fetch per client per cooldown when an assertion names an unknown kid. */
     cooldownSeconds: 30,
+    /** A cached set is served up to this long past its expiry while one background refresh runs. */
+    maxStaleSeconds: 3600,
+    /** After a failed fetch, no new fetch of that URI for 5 s, doubling per failure up to 300 s. */
+    failureBackoffSeconds: 5,
+    maxFailureBackoffSeconds: 300,
+    /** Addresses / CIDR ranges exempt from the SSRF rules (private, loopback, plain http). None. */
+    allow: [] as string[],
   },
-  /** Failed client authentications allowed per client id and source address per window (0: off). */
-  throttle: { maxFailures: 20, windowSeconds: 60 },
+  /**
+   * Failed client authentications allowed per client id and source address per window (0: off),
+   * and per source address whatever the client id; at most maxKeys counters kept in memory.
+   */
+  throttle: { maxFailures: 20, windowSeconds: 60, maxFailuresPerSource: 100, maxKeys: 100_000 },
+  /** Concurrent scrypt verifications at most, waiters at most and their longest wait; beyond: 503. */
+  kdf: { maxConcurrent: 1, maxQueue: 8, maxWaitMs: 5000 },
   /** Safety-net lifetime of cached clients; changes also arrive through the change feed. */
   clientCacheSeconds: 60,
 };

@@ -3,6 +3,7 @@
  * endpoint URLs, freeze. Errors are TypeErrors naming the option path.
  */
 import { DEFAULTS } from './defaults.ts';
+import { AddressPolicy } from '../clients/address-policy.ts';
 import { configFileSchema, formatIssues, type ClientMetadataInput, type ConfigFile } from './schema.ts';
 import { PROFILE_DEFAULTS, type ProfileName } from './profiles.ts';
 import { isAsymmetricAlg, isHmacAlg } from '../crypto/jws.ts';
@@ -67,6 +68,13 @@ export interface JwksFetchPolicy {
   minCacheSeconds: number;
   maxCacheSeconds: number;
   cooldownSeconds: number;
+  /** Seconds past expiry a cached set is still served while a refresh runs. */
+  maxStaleSeconds: number;
+  /** First and longest wait after a failed fetch before the URI is fetched again. */
+  failureBackoffSeconds: number;
+  maxFailureBackoffSeconds: number;
+  /** Addresses / CIDR ranges a jwks_uri may connect to though private or loopback, over http too. */
+  allow: readonly string[];
 }
 
 export interface ResolvedConfig {
@@ -80,11 +88,14 @@ export interface ResolvedConfig {
   kekFile: string;
   logLevel: string;
   bodyLimitBytes: number;
-  trustProxy: boolean;
+  /** false, a hop count, or trusted proxy addresses / CIDR ranges (Fastify's trustProxy). */
+  trustProxy: false | number | readonly string[];
+  httpLimits: { requestTimeoutMs: number; headersTimeoutMs: number; keepAliveTimeoutMs: number; maxConnectionsPerSource: number; shutdownGraceMs: number };
   demoClient: boolean;
   jwksFetch: JwksFetchPolicy;
   clientCacheSeconds: number;
-  throttle: { maxFailures: number; windowSeconds: number };
+  throttle: { maxFailures: number; windowSeconds: number; maxFailuresPerSource: number; maxKeys: number };
+  kdf: { maxConcurrent: number; maxQueue: number; maxWaitMs: number };
   realms: ReadonlyMap<string, RealmConfig>;
 }
 
@@ -209,7 +220,14 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     kekFile: file.kek?.file ?? DEFAULTS.kekFile,
     logLevel: file.log?.level ?? DEFAULTS.logLevel,
     bodyLimitBytes: file.http?.body_limit ?? DEFAULTS.bodyLimitBytes,
-    trustProxy: file.http?.trust_proxy ?? DEFAULTS.trustProxy,
+    trustProxy: trustProxy(file.http?.trust_proxy),
+    httpLimits: {
+      requestTimeoutMs: file.http?.request_timeout_ms ?? DEFAULTS.httpLimits.requestTimeoutMs,
+      headersTimeoutMs: file.http?.headers_timeout_ms ?? DEFAULTS.httpLimits.headersTimeoutMs,
+      keepAliveTimeoutMs: file.http?.keep_alive_timeout_ms ?? DEFAULTS.httpLimits.keepAliveTimeoutMs,
+      maxConnectionsPerSource: file.http?.max_connections_per_source ?? DEFAULTS.httpLimits.maxConnectionsPerSource,
+      shutdownGraceMs: file.http?.shutdown_grace_ms ?? DEFAULTS.httpLimits.shutdownGraceMs,
+    },
     demoClient: file.demo_client ?? DEFAULTS.demoClient,
     jwksFetch: {
       timeoutMs: jf.timeout_ms ?? DEFAULTS.jwksFetch.timeoutMs,
@@ -217,17 +235,63 @@ export function resolveConfig(input: unknown): ResolvedConfig {
       minCacheSeconds: jf.min_cache ?? DEFAULTS.jwksFetch.minCacheSeconds,
       maxCacheSeconds: jf.max_cache ?? DEFAULTS.jwksFetch.maxCacheSeconds,
       cooldownSeconds: jf.cooldown ?? DEFAULTS.jwksFetch.cooldownSeconds,
+      maxStaleSeconds: jf.max_stale ?? DEFAULTS.jwksFetch.maxStaleSeconds,
+      failureBackoffSeconds: jf.failure_backoff ?? DEFAULTS.jwksFetch.failureBackoffSeconds,
+      maxFailureBackoffSeconds: jf.max_failure_backoff ?? DEFAULTS.jwksFetch.maxFailureBackoffSeconds,
+      allow: checkAllowList(jf.allow ?? DEFAULTS.jwksFetch.allow),
     },
     clientCacheSeconds: DEFAULTS.clientCacheSeconds,
     throttle: {
       maxFailures: file.throttle?.max_failures ?? DEFAULTS.throttle.maxFailures,
       windowSeconds: file.throttle?.window ?? DEFAULTS.throttle.windowSeconds,
+      maxFailuresPerSource: file.throttle?.max_failures_per_source ?? DEFAULTS.throttle.maxFailuresPerSource,
+      maxKeys: file.throttle?.max_keys ?? DEFAULTS.throttle.maxKeys,
+    },
+    kdf: {
+      maxConcurrent: file.kdf?.max_concurrent ?? DEFAULTS.kdf.maxConcurrent,
+      maxQueue: file.kdf?.max_queue ?? DEFAULTS.kdf.maxQueue,
+      maxWaitMs: file.kdf?.max_wait_ms ?? DEFAULTS.kdf.maxWaitMs,
     },
     realms,
   };
+  if (config.httpLimits.headersTimeoutMs > config.httpLimits.requestTimeoutMs) fail('http.headers_timeout_ms', 'must not exceed request_timeout_ms');
   if (config.jwksFetch.minCacheSeconds > config.jwksFetch.maxCacheSeconds) fail('jwks_fetch.min_cache', 'must not exceed max_cache');
+  if (config.jwksFetch.failureBackoffSeconds > config.jwksFetch.maxFailureBackoffSeconds) fail('jwks_fetch.failure_backoff', 'must not exceed max_failure_backoff');
   for (const realm of realms.values()) deepFreeze(realm);
   return Object.freeze(config);
+}
+
+/** Proxy names proxy-addr (Fastify's trustProxy) knows besides addresses and CIDR ranges. */
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function trustProxy(value: boolean | number | string | string[] | undefined): false | number | readonly string[] {
+  if (value === undefined || value === false || value === 0) return DEFAULTS.trustProxy;
+  if (value === true) {
+    fail('http.trust_proxy', 'true would believe any X-Forwarded-For a client sends (a client could pick its own source address); give the number of proxies in front of Tessera (e.g. 1) or their addresses / CIDR ranges');
+  }
+  if (typeof value === 'number') return value;
+  const list = (typeof value === 'string' ? value.split(',') : value).map((s) => s.trim()).filter(Boolean);
+  if (list.length === 0) fail('http.trust_proxy', 'an empty list of proxies');
+  list.forEach((entry, i) => {
+    if (PROXY_NAMES.has(entry)) return;
+    try {
+      new AddressPolicy([entry]);
+    } catch (err) {
+      fail(`http.trust_proxy.${i}`, `${(err as Error).message} (or one of loopback, linklocal, uniquelocal)`);
+    }
+  });
+  return Object.freeze(list);
+}
+
+function checkAllowList(list: readonly string[]): readonly string[] {
+  list.forEach((entry, i) => {
+    try {
+      new AddressPolicy([entry]);
+    } catch (err) {
+      fail(`jwks_fetch.allow.${i}`, (err as Error).message);
+    }
+  });
+  return Object.freeze([...list]);
 }
 
 function tokenPolicy(t: ConfigFile['tokens'], base: TokenPolicy, path: string): TokenPolicy {

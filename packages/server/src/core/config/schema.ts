@@ -92,17 +92,52 @@ export const configFileSchema = z.strictObject({
   }).optional(),
   kek: z.strictObject({ file: z.string().optional() }).optional(),
   log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional() }).optional(),
-  http: z.strictObject({ body_limit: z.number().int().min(1024).max(1048576).optional(), trust_proxy: z.boolean().optional() }).optional(),
+  http: z.strictObject({
+    body_limit: z.number().int().min(1024).max(1048576).optional(),
+    /**
+     * Which X-Forwarded-For entries to believe: false (none), the number of proxies in front
+     * (hops), or the proxies' addresses / CIDR ranges (a list or a comma-separated string).
+     */
+    trust_proxy: z.union([z.boolean(), z.number().int().min(0).max(32), z.string(), z.array(z.string())]).optional(),
+    /** Whole request (headers and body) must arrive within this; 408 otherwise. */
+    request_timeout_ms: z.number().int().min(100).optional(),
+    /** Request headers must arrive within this. */
+    headers_timeout_ms: z.number().int().min(100).optional(),
+    /** Idle keep-alive connections are closed after this. */
+    keep_alive_timeout_ms: z.number().int().min(100).optional(),
+    /** Open connections per source address (IPv6: per /64); 0 turns the cap off. */
+    max_connections_per_source: z.number().int().min(0).optional(),
+    /** On shutdown, requests being handled get this long before every connection is closed. */
+    shutdown_grace_ms: z.number().int().min(0).optional(),
+  }).optional(),
   jwks_fetch: z.strictObject({
     timeout_ms: z.number().int().positive().optional(),
     max_bytes: z.number().int().positive().optional(),
     min_cache: z.number().int().min(0).optional(),
     max_cache: z.number().int().min(0).optional(),
     cooldown: z.number().int().min(0).optional(),
+    max_stale: z.number().int().min(0).optional(),
+    failure_backoff: z.number().int().min(0).optional(),
+    max_failure_backoff: z.number().int().min(0).optional(),
+    /** Addresses or CIDR ranges a jwks_uri may reach though private/loopback, and over plain http. */
+    allow: z.array(z.string()).optional(),
   }).optional(),
   demo_client: z.boolean().optional(),
   /** Brute-force protection: failed client authentications per (client id, source address). */
-  throttle: z.strictObject({ max_failures: z.number().int().min(0).optional(), window: z.number().int().positive().optional() }).optional(),
+  throttle: z.strictObject({
+    max_failures: z.number().int().min(0).optional(),
+    /** Failures per source address (any client id) per window; 0 turns this cap off. */
+    max_failures_per_source: z.number().int().min(0).optional(),
+    window: z.number().int().positive().optional(),
+    /** Most counters and blocks kept in memory (oldest evicted first). */
+    max_keys: z.number().int().min(100).optional(),
+  }).optional(),
+  /** Global cap on concurrent secret-verification KDF (scrypt) work; excess gets 503 + Retry-After. */
+  kdf: z.strictObject({
+    max_concurrent: z.number().int().min(1).max(64).optional(),
+    max_queue: z.number().int().min(0).optional(),
+    max_wait_ms: z.number().int().min(1).optional(),
+  }).optional(),
   /** Profile of the default realm, and of realms that name none. */
   profile: profileSchema.optional(),
   /** Scope catalogue of the default realm. */

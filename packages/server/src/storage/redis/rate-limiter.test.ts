@@ -44,3 +44,34 @@ it('fails with StorageUnavailableError when Redis cannot be reached', async () =
     await limiter.close();
   }
 });
+
+it('behind the throttle, a flood of unknown ids from one source creates a bounded number of keys (issue 13 item 1)', async () => {
+  const { AuthThrottle } = await import('../../core/client-auth/throttle.ts');
+  const prefix = `tessera-test:${process.pid}:${randomBytes(4).toString('hex')}:`;
+  const limiter = createRedisRateLimiter({ connection: REDIS_URL, prefix });
+  const throttle = new AuthThrottle(limiter, { maxFailures: 3, maxFailuresPerSource: 20, windowSeconds: 60 }, { now: () => Date.now() });
+  const r = new Redis(REDIS_URL);
+  try {
+    let refused = 0;
+    for (let i = 0; i < 300; i++) {
+      const key = AuthThrottle.key('default', `ghost-${i}-${'x'.repeat(500)}`, '10.1.2.3');
+      try {
+        throttle.check(key);
+      } catch {
+        refused++;
+        continue;
+      }
+      await throttle.failed(key);
+    }
+    assert.equal(refused, 280, 'after 20 failures the source is refused whatever the client id');
+    const keys = await r.keys(`${prefix}*`);
+    assert.ok(keys.length <= 21, `${keys.length} keys`);
+    assert.ok(keys.every((k) => k.length < prefix.length + 80), 'keys are fixed-size hashes');
+    for (const k of keys) assert.ok((await r.pttl(k)) > 0, 'every key expires');
+  } finally {
+    const keys = await r.keys(`${prefix}*`);
+    if (keys.length) await r.del(...keys);
+    r.disconnect();
+    await limiter.close();
+  }
+});

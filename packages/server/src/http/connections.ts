@@ -1,0 +1,67 @@
+/**
+ * Connection hygiene for the HTTP server (issue 13 item 2): a cap on open connections per source
+ * address (the TCP peer; IPv6 per /64), and a prompt shutdown that closes idle connections at once
+ * while requests in progress get a short grace before everything is closed.
+ * The timeouts themselves (request, headers, keep-alive) are server options set in app.ts.
+ */
+import type { Socket } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { sourceKey } from '../core/limits/source.ts';
+
+interface Guard {
+  sockets: Set<Socket>;
+}
+
+const guards = new WeakMap<FastifyInstance, Guard>();
+
+export function guardConnections(app: FastifyInstance, maxPerSource: number): void {
+  const guard: Guard = { sockets: new Set() };
+  guards.set(app, guard);
+  const perSource = new Map<string, number>();
+  app.server.on('connection', (socket: Socket) => {
+    const source = sourceKey(socket.remoteAddress);
+    const open = (perSource.get(source) ?? 0) + 1;
+    if (maxPerSource > 0 && open > maxPerSource) {
+      app.log.warn({ source, open: open - 1, max: maxPerSource }, 'connection refused: too many open connections from this source');
+      socket.destroy();
+      return;
+    }
+    perSource.set(source, open);
+    guard.sockets.add(socket);
+    socket.once('close', () => {
+      guard.sockets.delete(socket);
+      const left = (perSource.get(source) ?? 1) - 1;
+      if (left <= 0) perSource.delete(source);
+      else perSource.set(source, left);
+    });
+  });
+}
+
+/**
+ * Stops the server promptly: stop accepting, close at once every connection with no request in
+ * progress (idle keep-alive, or open with nothing sent yet), let requests being read or handled
+ * finish within `graceMs`, then destroy whatever is left. A client halfway through sending a body
+ * when the signal comes still gets its answer; a stalled or slow-drip peer holds the shutdown for
+ * `graceMs` at most. Resolves when closed.
+ */
+export async function closeGracefully(app: FastifyInstance, graceMs: number): Promise<void> {
+  const closing = app.close();
+  app.server.closeIdleConnections?.();
+  // Idle keep-alive connections that finish a request during the grace close after their answer
+  // (server.close() sets Connection: close); check again shortly in case one slipped between.
+  const idle = setInterval(() => app.server.closeIdleConnections?.(), 250);
+  idle.unref();
+  const force = setTimeout(() => app.server.closeAllConnections?.(), graceMs);
+  force.unref();
+  try {
+    await closing;
+  } finally {
+    clearInterval(idle);
+    clearTimeout(force);
+  }
+}
+
+/** Open connections the guard knows (tests and metrics). */
+export function openConnections(app: FastifyInstance): number {
+  return guards.get(app)?.sockets.size ?? 0;
+}
