@@ -47,6 +47,13 @@ export interface ServerOptions {
    * configuration declares. The CLI's admin commands skip them and only load.
    */
   bootstrap?: boolean;
+  /** Told of issued tokens and jwks_uri fetches (metrics); must be cheap and never throw. */
+  observer?: ServerObserver;
+}
+
+export interface ServerObserver {
+  tokenIssued(realm: string, method: string, clientId: string): void;
+  jwksFetched(ok: boolean, seconds: number): void;
 }
 
 /** Safety-net reload of signing keys; changes normally arrive through the change feed at once. */
@@ -75,18 +82,20 @@ export class AuthorizationServer {
   readonly #introspectDeps: IntrospectDeps;
   readonly #metadata = new Map<string, AuthorizationServerMetadata>();
   #stopKeyRefresh: (() => void) | undefined;
+  readonly #observer: ServerObserver | undefined;
 
   private constructor(opts: ServerOptions) {
     this.config = opts.config;
     this.storage = opts.storage;
     this.clock = opts.clock ?? systemClock;
     this.#kek = opts.kek;
+    this.#observer = opts.observer;
     this.keys = new KeyManager({ store: opts.storage.keys, kek: opts.kek, clock: this.clock, realms: opts.config.realms, changes: opts.storage.changes });
     this.clients = new ClientRegistry({ store: opts.storage.clients, kek: opts.kek, clock: this.clock, ttlSeconds: opts.config.clientCacheSeconds, changes: opts.storage.changes });
     this.#auth = {
       clients: this.clients,
       secrets: new SecretVerifier(),
-      remoteJwks: new RemoteJwksCache(opts.config.jwksFetch, this.clock),
+      remoteJwks: new RemoteJwksCache(opts.config.jwksFetch, this.clock, opts.observer && ((ok, s) => opts.observer!.jwksFetched(ok, s))),
       replay: opts.storage.replay,
       clock: this.clock,
       throttle: new AuthThrottle(opts.limiter ?? createMemoryRateLimiter({ clock: this.clock }), opts.config.throttle, this.clock),
@@ -123,10 +132,12 @@ export class AuthorizationServer {
     const grantType = single.get('grant_type');
     if (grantType === undefined) throw new InvalidRequestError('grant_type is required');
     if (grantType !== clientCredentials.grantType) throw new UnsupportedGrantTypeError(`grant_type ${quoteSafe(grantType)} is not supported`);
-    return clientCredentials.handleClientCredentials(
+    const issued = await clientCredentials.handleClientCredentials(
       { realm: req.realm, client: authenticated.client, scope: single.get('scope'), resources: lists.get('resource') },
       this.#grantDeps,
     );
+    this.#observer?.tokenIssued(req.realm.name, authenticated.client.record.tokenEndpointAuthMethod, authenticated.client.record.clientId);
+    return issued;
   }
 
   /** POST /oauth2/introspect (RFC 7662). */

@@ -11,9 +11,12 @@ import type { AuthorizationServer } from '../core/server.ts';
 import { DEFAULT_REALM, type RealmConfig } from '../core/config/index.ts';
 import { InvalidRequestError, OAuthError, ServerError, StorageUnavailableError, TemporarilyUnavailableError, TooManyAttemptsError } from '../core/errors/index.ts';
 import { parseForm } from '../core/params.ts';
+import { ADMIN_PREFIX, adminPlugin } from './admin/index.ts';
 
 export interface AppOptions {
   logger: Logger;
+  /** Mount the admin API under /admin/v1 (default true; false when it has a listener of its own). */
+  admin?: boolean;
 }
 
 const NOT_FORM = Symbol('not a form body');
@@ -32,6 +35,8 @@ export function buildApp(server: AuthorizationServer, opts: AppOptions): Fastify
     requestIdHeader: false,
     exposeHeadRoutes: true,
     return503OnClosing: true,
+    // Admin paths carry client ids (up to 255 characters, percent-encoded); longer ones get a 400 problem.
+    maxParamLength: 1024,
   } as never) as unknown as FastifyInstance;
 
   app.removeAllContentTypeParsers();
@@ -112,6 +117,7 @@ export function buildApp(server: AuthorizationServer, opts: AppOptions): Fastify
     app.get(`/.well-known/${doc}/realms/:realm`, metadata); // RFC 8414 §3: path-inserted
     app.get(`/realms/:realm/.well-known/${doc}`, metadata); // appended, as OpenID discovery does
   }
+  if (opts.admin !== false) app.register(adminPlugin, { prefix: ADMIN_PREFIX, server });
   return app;
 }
 

@@ -20,9 +20,13 @@ export class RemoteJwksCache {
   readonly #inFlight = new Map<string, Promise<ClientKey[]>>();
   readonly #lastForced = new Map<string, number>();
 
-  constructor(policy: JwksFetchPolicy, clock: Clock) {
+  readonly #onFetch: ((ok: boolean, seconds: number) => void) | undefined;
+
+  /** `onFetch` is told the outcome and duration of every fetch (metrics). */
+  constructor(policy: JwksFetchPolicy, clock: Clock, onFetch?: (ok: boolean, seconds: number) => void) {
     this.#policy = policy;
     this.#clock = clock;
+    this.#onFetch = onFetch;
   }
 
   /** Cached keys, fetching when absent or stale. Rejects with a reason when the set cannot be had. */
@@ -51,7 +55,10 @@ export class RemoteJwksCache {
   #fetch(uri: string): Promise<ClientKey[]> {
     let p = this.#inFlight.get(uri);
     if (!p) {
+      const onFetch = this.#onFetch;
+      const started = onFetch ? performance.now() : 0;
       p = this.#load(uri).finally(() => this.#inFlight.delete(uri));
+      if (onFetch) p.then(() => onFetch(true, (performance.now() - started) / 1000), () => onFetch(false, (performance.now() - started) / 1000));
       this.#inFlight.set(uri, p);
     }
     return p;

@@ -39,6 +39,11 @@ export const DEFAULTS = {
   },
   /** Failed client authentications allowed per client id and source address per window (0: off). */
   throttle: { maxFailures: 20, windowSeconds: 60 },
+  /** The admin API accepts tokens of this realm; it is added (with no clients) when the file does not declare it. */
+  adminRealm: 'admin',
+  /** Management listener (/metrics, /healthz, /readyz), loopback only by default. */
+  managementListen: { host: '127.0.0.1', port: 9464 },
+  metrics: { enabled: true, perClient: false },
   /** Safety-net lifetime of cached clients; changes also arrive through the change feed. */
   clientCacheSeconds: 60,
 };

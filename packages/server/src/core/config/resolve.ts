@@ -59,6 +59,11 @@ export interface ResolvedConfig {
   clientCacheSeconds: number;
   throttle: { maxFailures: number; windowSeconds: number };
   realms: ReadonlyMap<string, RealmConfig>;
+  /** The admin API: its realm (always among `realms`) and, when set, a listener of its own. */
+  admin: { realm: string; listen: { host: string; port: number } | undefined };
+  /** Management listener (/metrics, /healthz, /readyz); undefined when turned off. */
+  management: { listen: { host: string; port: number } | undefined };
+  metrics: { enabled: boolean; perClient: boolean };
 }
 
 function fail(path: string, message: string): never {
@@ -138,6 +143,11 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     realms.set(r.name, makeRealm(r.name, `${issuer}/realms/${r.name}`, r, r.clients ?? [], path));
   });
 
+  const adminRealm = file.admin?.realm ?? DEFAULTS.adminRealm;
+  if (adminRealm === DEFAULT_REALM) fail('admin.realm', 'must not be the default realm');
+  if (!realms.has(adminRealm)) realms.set(adminRealm, makeRealm(adminRealm, `${issuer}/realms/${adminRealm}`, undefined, [], 'admin'));
+  const ml = file.management?.listen;
+
   const jf = file.jwks_fetch ?? {};
   const config: ResolvedConfig = {
     issuer,
@@ -162,6 +172,9 @@ export function resolveConfig(input: unknown): ResolvedConfig {
       windowSeconds: file.throttle?.window ?? DEFAULTS.throttle.windowSeconds,
     },
     realms,
+    admin: { realm: adminRealm, listen: file.admin?.listen ? { host: file.admin.listen.host ?? DEFAULTS.listen.host, port: file.admin.listen.port } : undefined },
+    management: { listen: ml === false ? undefined : { host: ml?.host ?? DEFAULTS.managementListen.host, port: ml?.port ?? DEFAULTS.managementListen.port } },
+    metrics: { enabled: file.metrics?.enabled ?? DEFAULTS.metrics.enabled, perClient: file.metrics?.per_client ?? DEFAULTS.metrics.perClient },
   };
   if (config.jwksFetch.minCacheSeconds > config.jwksFetch.maxCacheSeconds) fail('jwks_fetch.min_cache', 'must not exceed max_cache');
   for (const realm of realms.values()) deepFreeze(realm);
