@@ -12,11 +12,18 @@ import { DEFAULT_REALM, type ClientMetadataInput } from '../core/config/index.ts
 import { openRuntime, type Runtime } from './runtime.ts';
 import { serve } from './serve.ts';
 import { tokenCommand } from './token.ts';
+import { adminCommand } from './admin.ts';
+import { addRemoteOption, RemoteAdmin } from './remote.ts';
+
+/** Set while a command runs with --url: its admin operations go to that server's admin API. */
+let remoteUrl: () => string | undefined = () => undefined;
 
 const out = (value: unknown): void => void process.stdout.write(JSON.stringify(value, null, 2) + "\n");
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 async function withRuntime<T>(configFile: string | undefined, fn: (rt: Runtime) => Promise<T>): Promise<T> {
+  const url = remoteUrl();
+  if (url !== undefined) return fn({ server: await RemoteAdmin.fromEnv(url) } as unknown as Runtime);
   const rt = await openRuntime(configFile, { bootstrap: false });
   try {
     return await fn(rt);
@@ -169,6 +176,8 @@ export function buildCli(): Command {
     .action((kid, o) => withRuntime(o.config, async (rt) => out({ revoked: (await rt.server.revokeKey(o.realm, kid), kid) })));
 
   tokenCommand(program);
+  adminCommand(program);
+  remoteUrl = addRemoteOption(program);
   return program;
 }
 

@@ -14,6 +14,7 @@ import { AuthorizationServer } from '../core/server.ts';
 import { createMemoryStorage } from '../storage/memory/index.ts';
 import { createSqliteStorage } from '../storage/sqlite/index.ts';
 import { createMemoryRateLimiter } from '../core/limits/memory-rate-limiter.ts';
+import type { Metrics } from '../http/metrics.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -48,6 +49,15 @@ export function loadConfig(file: string | undefined, env: Env = process.env): Re
   set('storage', 'redis', env.TESSERA_REDIS_URL ?? env.REDIS_URL);
   set('log', 'level', env.TESSERA_LOG_LEVEL);
   set('kek', 'file', env.TESSERA_KEK_FILE);
+  const hostPort = (name: string, value: string | undefined) => {
+    if (value === undefined) return undefined;
+    const m = /^(?:(.+):)?(\d{1,5})$/.exec(value);
+    if (!m) throw new TypeError(`${name}: expected [host:]port, got ${value}`);
+    return { ...(m[1] ? { host: m[1] } : {}), port: Number(m[2]) };
+  };
+  const management = env.TESSERA_MANAGEMENT_LISTEN;
+  if (management !== undefined) set('management', 'listen', management === 'off' || management === 'false' ? false : hostPort('TESSERA_MANAGEMENT_LISTEN', management));
+  set('admin', 'listen', hostPort('TESSERA_ADMIN_LISTEN', env.TESSERA_ADMIN_LISTEN));
   if (env.TESSERA_DEMO_CLIENT !== undefined) set(undefined, 'demo_client', env.TESSERA_DEMO_CLIENT !== 'false' && env.TESSERA_DEMO_CLIENT !== '0');
   return resolveConfig(raw);
 }
@@ -102,10 +112,11 @@ export interface Runtime {
 }
 
 /** Opens storage and builds the core facade; `bootstrap` upserts the clients the config declares. */
-export async function openRuntime(configFile: string | undefined, opts: { bootstrap: boolean }): Promise<Runtime> {
+export async function openRuntime(configFile: string | undefined, opts: { bootstrap: boolean; metrics?: Metrics | undefined }): Promise<Runtime> {
   const config = loadConfig(configFile);
   const kek = loadKek(config);
-  const storage = await openStorage(config.storageUrl, config.redisUrl);
+  const opened = await openStorage(config.storageUrl, config.redisUrl);
+  const storage = opts.metrics ? opts.metrics.instrumentStorage(opened) : opened;
   // With Redis, failed-authentication counts are shared by every instance; else per process.
   const limiter = storage.limiter ?? createMemoryRateLimiter();
   const close = async () => {
@@ -113,7 +124,8 @@ export async function openRuntime(configFile: string | undefined, opts: { bootst
     await storage.close();
   };
   try {
-    const server = await AuthorizationServer.create({ config, storage, kek, limiter, bootstrap: opts.bootstrap });
+    const server = await AuthorizationServer.create({ config, storage, kek, limiter, bootstrap: opts.bootstrap, ...(opts.metrics ? { observer: opts.metrics.observer } : {}) });
+    opts.metrics?.bind(server);
     return {
       config,
       storage,

@@ -4,7 +4,12 @@
  * stop accepting, finish in-flight requests, close storage, exit 0 (bounded by a deadline).
  */
 import cluster from 'node:cluster';
+import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../http/app.ts';
+import { buildAdminApp } from '../http/admin/index.ts';
+import { buildManagementApp } from '../http/management.ts';
+import { Metrics } from '../http/metrics.ts';
+import { loadConfig } from './runtime.ts';
 import { DEFAULT_REALM } from '../core/config/index.ts';
 import { createLogger, openRuntime, type Runtime } from './runtime.ts';
 
@@ -23,16 +28,39 @@ export async function serve(configFile: string | undefined, opts: ServeOptions =
 
   const started = performance.now();
   // In a cluster the primary has migrated, created keys and bootstrapped clients already.
-  const runtime = await openRuntime(configFile, { bootstrap: cluster.isPrimary });
+  const preview = loadConfig(configFile);
+  const metrics = preview.metrics.enabled ? new Metrics({ perClient: preview.metrics.perClient }) : undefined;
+  const runtime = await openRuntime(configFile, { bootstrap: cluster.isPrimary, metrics });
   const { config, server } = runtime;
   const logger = createLogger(config.logLevel);
   if (cluster.isPrimary) await ensureDemoClient(runtime);
 
-  const app = buildApp(server, { logger });
+  const app = buildApp(server, { logger, admin: config.admin.listen === undefined, metrics });
   await app.listen({ host: config.listen.host, port: config.listen.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.listen.port;
   logger.info({ issuer: config.issuer, host: config.listen.host, port, storage: runtime.storage.kind, startupMs: Math.round(performance.now() - started) }, 'tessera listening');
+
+  const extra: FastifyInstance[] = [];
+  if (config.admin.listen) {
+    const adminApp = buildAdminApp(server, { logger });
+    metrics?.instrument(adminApp);
+    await adminApp.listen(config.admin.listen);
+    extra.push(adminApp);
+    logger.info({ host: config.admin.listen.host, port: listeningPort(adminApp) }, 'admin API listening');
+  }
+  if (config.management.listen) {
+    // The management port is not worth refusing to serve tokens for: a bind failure is logged.
+    const mgmt = buildManagementApp(server, { logger, metrics });
+    try {
+      await mgmt.listen(config.management.listen);
+      extra.push(mgmt);
+      logger.info({ host: config.management.listen.host, port: listeningPort(mgmt) }, 'management listening (/metrics, /healthz, /readyz)');
+    } catch (err) {
+      logger.error({ err: String(err), ...config.management.listen }, 'management listener could not start; serving without it');
+      await mgmt.close().catch(() => undefined);
+    }
+  }
 
   const purge = setInterval(() => void server.purgeExpired().catch((err) => logger.warn({ err: String(err) }, 'purge failed')), 60_000);
   purge.unref();
@@ -49,7 +77,7 @@ export async function serve(configFile: string | undefined, opts: ServeOptions =
     deadline.unref();
     clearInterval(purge);
     try {
-      await app.close();
+      await Promise.all([app.close(), ...extra.map((a) => a.close())]);
       await runtime.close();
       logger.info('stopped');
       logger.flush?.();
@@ -61,6 +89,11 @@ export async function serve(configFile: string | undefined, opts: ServeOptions =
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+function listeningPort(app: FastifyInstance): number | undefined {
+  const a = app.server.address();
+  return typeof a === 'object' && a ? a.port : undefined;
 }
 
 /** Creates the demo client on a fresh install (no client in the default realm), printing it once. */

@@ -12,11 +12,14 @@ import { DEFAULT_REALM, type RealmConfig } from '../core/config/index.ts';
 import { InvalidRequestError, OAuthError, ServerError, StorageUnavailableError, TemporarilyUnavailableError, TooManyAttemptsError } from '../core/errors/index.ts';
 import { parseForm } from '../core/params.ts';
 import { ADMIN_PREFIX, adminPlugin } from './admin/index.ts';
+import type { Metrics } from './metrics.ts';
 
 export interface AppOptions {
   logger: Logger;
   /** Mount the admin API under /admin/v1 (default true; false when it has a listener of its own). */
   admin?: boolean;
+  /** Request metrics (durations, failures by reason); see http/metrics.ts. */
+  metrics?: Metrics | undefined;
 }
 
 const NOT_FORM = Symbol('not a form body');
@@ -55,6 +58,7 @@ export function buildApp(server: AuthorizationServer, opts: AppOptions): Fastify
     else request.log.debug(line, 'request');
   });
 
+  opts.metrics?.instrument(app);
   app.setErrorHandler((error, request, reply) => sendError(request, reply, error));
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).header('cache-control', 'no-store').send({ error: 'not_found', error_description: 'no such endpoint' });
