@@ -49,7 +49,13 @@ export class RemoteAdmin {
     const issuer = env.TESSERA_ADMIN_ISSUER ?? `${url.replace(/\/+$/, '')}/realms/admin`;
     const { TokenClient } = await import('@tessera-auth/client');
     const client = new TokenClient({ issuer, clientId, auth, maxRetries: 1 } as never);
-    return new RemoteAdmin(url, async () => (await client.getToken()).accessToken);
+    return new RemoteAdmin(url, async () => {
+      try {
+        return (await client.getToken()).accessToken;
+      } catch (err) {
+        throw new TypeError(`cannot get an admin token from ${issuer}: ${(err as Error).message}`);
+      }
+    });
   }
 
   async #call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<unknown> {
