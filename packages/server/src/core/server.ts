@@ -2,6 +2,7 @@
  * createAuthorizationServer: the only place where the core is composed. The HTTP layer, the CLI and
  * tests talk to the core through this facade only.
  */
+import { randomUUID } from 'node:crypto';
 import type { AuthorizationServerMetadata, IntrospectionResponse, TokenResponse } from '../shared/oauth.ts';
 import type { ResolvedConfig, RealmConfig, ClientMetadataInput } from './config/index.ts';
 import { clientMetadataSchema, formatIssues } from './config/index.ts';
@@ -25,6 +26,19 @@ import { introspect, type IntrospectDeps } from './introspection/introspect.ts';
 import { revoke } from './revocation/revoke.ts';
 import { buildMetadata } from './metadata/metadata.ts';
 import { exportState, importState, type ExportDocument, type ImportSummary } from './transfer.ts';
+import { OAuthError } from './errors/index.ts';
+import { AdminService } from './admin/admin-service.ts';
+import { FailureRecorder, SECURITY_REASONS, type FailureLimits } from './admin/failures.ts';
+import { claimedIdentity } from './admin/claimed.ts';
+import { SYSTEM_ACTOR, type Actor } from './admin/types.ts';
+import { auditHash } from './admin/audit.ts';
+
+/** Who runs an admin method of AuthorizationServer called without an actor (local tools, tests). */
+export const LOCAL_ACTOR: Actor = Object.freeze({ id: 'local' });
+/** Default retention of the audit trail (days). */
+export const AUDIT_RETENTION_DAYS = 90;
+/** How often scheduled key rotation is checked (ms). */
+const ROTATION_CHECK_MS = 60_000;
 
 export interface EndpointRequest {
   realm: RealmConfig;
@@ -47,6 +61,10 @@ export interface ServerOptions {
    * configuration declares. The CLI's admin commands skip them and only load.
    */
   bootstrap?: boolean;
+  /** Recorded authentication failures: bounds and flush interval (tests shorten it). */
+  failureLimits?: Partial<FailureLimits>;
+  /** Identifies this instance for cluster leases (default: random). */
+  instanceId?: string;
 }
 
 /** Safety-net reload of signing keys; changes normally arrive through the change feed at once. */
@@ -68,6 +86,11 @@ export class AuthorizationServer {
   readonly clock: Clock;
   readonly keys: KeyManager;
   readonly clients: ClientRegistry;
+  /** The admin operations (issue 9): CLI, admin API and tests call these. */
+  readonly admin: AdminService;
+  /** Buffers refused requests and writes them in batches (off the request path). */
+  readonly failures: FailureRecorder;
+  readonly instanceId: string;
   readonly #kek: KeyEncryptionKey;
   readonly #auth: AuthDeps;
   readonly #reuse = new TokenReuseCache();
@@ -75,6 +98,7 @@ export class AuthorizationServer {
   readonly #introspectDeps: IntrospectDeps;
   readonly #metadata = new Map<string, AuthorizationServerMetadata>();
   #stopKeyRefresh: (() => void) | undefined;
+  #rotationTimer: NodeJS.Timeout | undefined;
 
   private constructor(opts: ServerOptions) {
     this.config = opts.config;
@@ -94,6 +118,21 @@ export class AuthorizationServer {
     this.#grantDeps = { keys: this.keys, clock: this.clock, reuse: this.#reuse, revocations: opts.storage.revocations };
     this.#introspectDeps = { keys: this.keys, clients: this.clients, revocations: opts.storage.revocations, clock: this.clock };
     for (const realm of opts.config.realms.values()) this.#metadata.set(realm.name, Object.freeze(buildMetadata(realm)));
+    this.instanceId = opts.instanceId ?? randomUUID();
+    this.failures = new FailureRecorder(opts.storage.failures, opts.failureLimits);
+    this.failures.onFlushed = (batch) => this.#auditSecurityFailures(batch);
+    this.admin = new AdminService({
+      config: opts.config,
+      storage: opts.storage,
+      kek: opts.kek,
+      clock: this.clock,
+      clients: this.clients,
+      keys: this.keys,
+      secrets: this.#auth.secrets,
+      jwksFetch: opts.config.jwksFetch,
+      failures: this.failures,
+      onRevoked: (jti) => this.#reuse.forgetJti(jti),
+    });
   }
 
   /** Migrates storage, loads (or creates) signing keys and upserts the clients the config declares. */
@@ -103,9 +142,9 @@ export class AuthorizationServer {
     await server.keys.init({ create: opts.bootstrap !== false });
     if (opts.bootstrap !== false) {
       server.#stopKeyRefresh = server.keys.startRefresh(KEY_REFRESH_MS);
-      for (const realm of opts.config.realms.values()) {
-        for (const c of realm.clients) await server.upsertClient(realm.name, c);
-      }
+      // Applies only what the file changed since the last start; never undoes an operator's action.
+      await server.admin.syncDeclaredClients();
+      server.#startScheduledRotation();
     }
     return server;
   }
@@ -118,6 +157,15 @@ export class AuthorizationServer {
 
   /** POST /oauth2/token, as a list of steps (RFC 6749 §3.2, §4.4). */
   async token(req: EndpointRequest): Promise<TokenResponse> {
+    try {
+      return await this.#token(req);
+    } catch (err) {
+      this.#recordFailure('token', req, err);
+      throw err;
+    }
+  }
+
+  async #token(req: EndpointRequest): Promise<TokenResponse> {
     const { single, lists } = normaliseParams(req.params, TOKEN_PARAMS, ['resource']);
     const authenticated = await this.#authenticate(req, single);
     const grantType = single.get('grant_type');
@@ -131,6 +179,15 @@ export class AuthorizationServer {
 
   /** POST /oauth2/introspect (RFC 7662). */
   async introspect(req: EndpointRequest): Promise<IntrospectionResponse> {
+    try {
+      return await this.#introspect(req);
+    } catch (err) {
+      this.#recordFailure('introspect', req, err);
+      throw err;
+    }
+  }
+
+  async #introspect(req: EndpointRequest): Promise<IntrospectionResponse> {
     const { single } = normaliseParams(req.params, TOKEN_INPUT_PARAMS);
     const caller = await this.#authenticate(req, single);
     const token = single.get('token');
@@ -140,6 +197,66 @@ export class AuthorizationServer {
 
   /** POST /oauth2/revoke (RFC 7009). */
   async revoke(req: EndpointRequest): Promise<void> {
+    try {
+      return await this.#revoke(req);
+    } catch (err) {
+      this.#recordFailure('revoke', req, err);
+      throw err;
+    }
+  }
+
+  /** Counts a refused request (an OAuthError) for the failure record: in memory, written later in a batch. */
+  #recordFailure(endpoint: 'token' | 'introspect' | 'revoke', req: EndpointRequest, err: unknown): void {
+    if (!(err instanceof OAuthError)) return;
+    const claimed = claimedIdentity(req.params, req.authorization);
+    this.failures.record({
+      realm: req.realm.name,
+      clientId: claimed.clientId,
+      endpoint,
+      method: claimed.method,
+      source: req.source ?? null,
+      error: err.error,
+      reason: err.reason ?? 'unspecified',
+      facts: (err.facts as Record<string, unknown> | undefined) ?? {},
+      at: this.clock.now(),
+    });
+  }
+
+  /** Security events among flushed failures (replayed assertions, throttling) go to the audit trail, aggregated. */
+  async #auditSecurityFailures(batch: import('./ports/index.ts').AuthFailureRecord[]): Promise<void> {
+    const events = batch
+      .filter((f) => SECURITY_REASONS.has(f.reason))
+      .map((f) => ({
+        at: f.lastSeen,
+        type: `security.${f.reason}`,
+        realm: f.realm,
+        clientId: f.clientId,
+        actor: { id: 'system', ...(f.source !== null ? { source: f.source } : {}) },
+        data: { endpoint: f.endpoint, error: f.error, count: f.count, first_seen: f.firstSeen / 1000, last_seen: f.lastSeen / 1000, facts: f.facts },
+      }));
+    if (events.length > 0) await this.storage.audit.append(events, auditHash);
+  }
+
+  #startScheduledRotation(): void {
+    if (![...this.config.realms.values()].some((r) => r.keys.rotateEverySeconds !== undefined)) return;
+    this.#rotationTimer = setInterval(() => void this.runScheduledRotation().catch(() => undefined), ROTATION_CHECK_MS);
+    this.#rotationTimer.unref();
+  }
+
+  /**
+   * Rotates the keys of realms whose newest key is older than keys.rotate_every — once per
+   * cluster: the instance holding the realm's lease does it. Resolves the realms rotated here.
+   */
+  async runScheduledRotation(): Promise<string[]> {
+    const rotated = await this.keys.rotateDue((realm) => this.storage.leases.acquire(`key-rotation:${realm}`, this.instanceId, 5 * 60_000, this.clock.now()));
+    for (const realm of rotated) {
+      const newest = this.keys.describe(realm).at(-1);
+      await this.admin.audit(SYSTEM_ACTOR, 'key.rotated', realm, null, { kid: newest?.kid, scheduled: true, instance: this.instanceId });
+    }
+    return rotated;
+  }
+
+  async #revoke(req: EndpointRequest): Promise<void> {
     const { single } = normaliseParams(req.params, TOKEN_INPUT_PARAMS);
     const caller = await this.#authenticate(req, single);
     const token = single.get('token');
@@ -285,11 +402,15 @@ export class AuthorizationServer {
   /** Stops background work (the periodic key reload). Storage is the caller's to close. */
   close(): void {
     this.#stopKeyRefresh?.();
+    clearInterval(this.#rotationTimer);
+    void this.failures.close();
   }
 
-  /** Resolves when storage answers (readiness). */
+  /** Resolves when storage answers and every realm can sign (readiness). */
   async ready(): Promise<void> {
     await this.storage.ping();
+    const cannotSign = this.keys.realmsWithoutSigningKey();
+    if (cannotSign.length > 0) throw new Error(`realm ${cannotSign.join(', ')} has no signing key that can sign`);
   }
 
   /** Removes expired revocations and replay entries. */
@@ -297,6 +418,7 @@ export class AuthorizationServer {
     const now = this.clock.now();
     await this.storage.revocations.purgeExpired(now);
     await this.storage.replay.purgeExpired(now);
+    await this.admin.pruneAudit(SYSTEM_ACTOR, AUDIT_RETENTION_DAYS);
   }
 }
 
