@@ -14,8 +14,8 @@ import { systemClock } from './ports/index.ts';
 import type { KeyEncryptionKey } from './crypto/kek.ts';
 import { ClientRegistry } from './clients/registry.ts';
 import { RemoteJwksCache } from './clients/remote-jwks.ts';
-import { SecretVerifier, generateSecret } from './clients/secrets.ts';
-import { applySecret, buildClientRecord, toClientMetadata } from './clients/metadata.ts';
+import { SecretVerifier } from './clients/secrets.ts';
+import { buildClientRecord, toClientMetadata } from './clients/metadata.ts';
 import { authenticateClient, type AuthDeps, type AuthenticatedClient } from './client-auth/index.ts';
 import { normaliseParams, type RawParams } from './params.ts';
 import * as clientCredentials from './grants/client-credentials.ts';
@@ -300,18 +300,16 @@ export class AuthorizationServer {
     await this.storage.changes.publish({ realm, kind: 'client', id: clientId });
   }
 
-  /** Registers a new client; a taken client_id is a conflict. */
-  async createClient(realmName: string, input: ClientMetadataInput): Promise<ClientWriteResult> {
-    const realm = this.#realmOrThrow(realmName);
-    const built = await buildClientRecord(realm.name, input, { kek: this.#kek, now: this.clock.now(), maxTtlSeconds: realm.tokens.maxTtlSeconds });
-    if (!(await this.storage.clients.create(built.record))) throw new AdminError('conflict', `client ${input.client_id} already exists in realm ${realm.name}`);
-    await this.#changed(realm.name, built.record.clientId);
-    return built.generatedSecret === undefined ? { client: toClientMetadata(built.record) } : { client: toClientMetadata(built.record), client_secret: built.generatedSecret };
+  /** Registers a new client; a taken client_id is a conflict. (Facade of admin.createClient.) */
+  async createClient(realmName: string, input: ClientMetadataInput, actor: Actor = LOCAL_ACTOR): Promise<ClientWriteResult> {
+    const created = await this.admin.createClient(actor, realmName, input);
+    return created.client_secret === undefined ? { client: created.client } : { client: created.client, client_secret: created.client_secret };
   }
 
   /**
-   * Creates or replaces a client (declarative bootstrap). A secret given in clear that matches the
-   * stored hash keeps the hash, so restarts don't re-hash; no secret keeps the stored one.
+   * Creates or replaces a client (import tools). A secret given in clear that matches the stored
+   * hash keeps the hash, so repeated runs don't re-hash; no secret keeps the stored one. The
+   * server's start-up uses admin.syncDeclaredClients instead, which never undoes runtime state.
    */
   async upsertClient(realmName: string, input: ClientMetadataInput): Promise<ClientWriteResult> {
     const realm = this.#realmOrThrow(realmName);
@@ -322,16 +320,17 @@ export class AuthorizationServer {
       effective = rest;
     }
     const built = await buildClientRecord(realm.name, effective, { kek: this.#kek, now: this.clock.now(), maxTtlSeconds: realm.tokens.maxTtlSeconds, ...(existing ? { existing } : {}) });
+    if (existing) {
+      built.record.updatedAt = Math.max(built.record.updatedAt, existing.updatedAt + 1);
+      if (existing.notBefore !== undefined) built.record.notBefore = existing.notBefore;
+    }
     await this.storage.clients.put(built.record);
     await this.#changed(realm.name, built.record.clientId);
     return built.generatedSecret === undefined ? { client: toClientMetadata(built.record) } : { client: toClientMetadata(built.record), client_secret: built.generatedSecret };
   }
 
   async getClient(realmName: string, clientId: string): Promise<Record<string, unknown>> {
-    const realm = this.#realmOrThrow(realmName);
-    const record = await this.storage.clients.get(realm.name, clientId);
-    if (!record) throw new AdminError('not_found', `no client ${clientId} in realm ${realm.name}`);
-    return toClientMetadata(record);
+    return (await this.admin.getClient(LOCAL_ACTOR, realmName, clientId)).client;
   }
 
   async listClients(realmName: string, options: { after?: string; limit?: number } = {}): Promise<Record<string, unknown>[]> {
@@ -339,45 +338,35 @@ export class AuthorizationServer {
     return (await this.storage.clients.list(realm.name, options)).map(toClientMetadata);
   }
 
-  async setClientDisabled(realmName: string, clientId: string, disabled: boolean): Promise<Record<string, unknown>> {
-    const realm = this.#realmOrThrow(realmName);
-    const record = await this.storage.clients.get(realm.name, clientId);
-    if (!record) throw new AdminError('not_found', `no client ${clientId} in realm ${realm.name}`);
-    const updated = { ...record, disabled, updatedAt: this.clock.now() };
-    await this.storage.clients.put(updated);
-    await this.#changed(realm.name, clientId);
-    return toClientMetadata(updated);
+  async setClientDisabled(realmName: string, clientId: string, disabled: boolean, opts: { revokeTokens?: boolean; actor?: Actor } = {}): Promise<Record<string, unknown>> {
+    return (await this.admin.setClientDisabled(opts.actor ?? LOCAL_ACTOR, realmName, clientId, disabled, { revokeTokens: opts.revokeTokens })).client;
   }
 
-  async deleteClient(realmName: string, clientId: string): Promise<void> {
-    const realm = this.#realmOrThrow(realmName);
-    if (!(await this.storage.clients.delete(realm.name, clientId))) throw new AdminError('not_found', `no client ${clientId} in realm ${realm.name}`);
-    await this.#changed(realm.name, clientId);
+  /** Deletes a client; its tokens stay inactive even if the id is registered again. */
+  async deleteClient(realmName: string, clientId: string, actor: Actor = LOCAL_ACTOR): Promise<void> {
+    await this.admin.deleteClient(actor, realmName, clientId);
   }
 
-  /** Issues a new generated secret; the old one stops working at once. */
-  async rotateClientSecret(realmName: string, clientId: string): Promise<ClientWriteResult & { client_secret: string }> {
-    const realm = this.#realmOrThrow(realmName);
-    const record = await this.storage.clients.get(realm.name, clientId);
-    if (!record) throw new AdminError('not_found', `no client ${clientId} in realm ${realm.name}`);
-    if (record.secretHash === undefined) throw new AdminError('invalid_metadata', `client ${clientId} authenticates with ${record.tokenEndpointAuthMethod} and has no secret`);
-    const secret = generateSecret(record.tokenEndpointAuthMethod === 'client_secret_jwt' ? 64 : 32);
-    const updated = { ...record, updatedAt: this.clock.now() };
-    await applySecret(updated, secret, true, this.#kek);
-    await this.storage.clients.put(updated);
-    await this.#changed(realm.name, clientId);
-    return { client: toClientMetadata(updated), client_secret: secret };
+  /**
+   * Issues a new generated secret. The previous one keeps working for `graceSeconds` (default 0
+   * here: at once, as before; the admin operation defaults to 24 h).
+   */
+  async rotateClientSecret(realmName: string, clientId: string, opts: { graceSeconds?: number; revokeTokens?: boolean; actor?: Actor } = {}): Promise<ClientWriteResult & { client_secret: string; previous_secret_expires_at?: number }> {
+    const r = await this.admin.rotateClientSecret(opts.actor ?? LOCAL_ACTOR, realmName, clientId, { graceSeconds: opts.graceSeconds ?? 0, revokeTokens: opts.revokeTokens });
+    return { client: r.client, client_secret: r.client_secret, ...(r.previous_secret_expires_at !== undefined ? { previous_secret_expires_at: r.previous_secret_expires_at } : {}) };
   }
 
-  async rotateKeys(realmName: string, opts: { immediate?: boolean } = {}): Promise<{ kid: string; activatesAt: number }> {
-    const realm = this.#realmOrThrow(realmName);
-    return this.keys.rotate(realm.name, opts);
+  async rotateKeys(realmName: string, opts: { immediate?: boolean; actor?: Actor } = {}): Promise<{ kid: string; activatesAt: number }> {
+    const view = await this.admin.rotateKeys(opts.actor ?? LOCAL_ACTOR, realmName, { immediate: opts.immediate === true });
+    return { kid: view.kid, activatesAt: view.activates_at * 1000 };
   }
 
-  /** Withdraws a signing key at once (compromise): no longer published, no longer used. */
-  async revokeKey(realmName: string, kid: string): Promise<void> {
-    const realm = this.#realmOrThrow(realmName);
-    if (!(await this.keys.revoke(realm.name, kid))) throw new AdminError('not_found', `no active key ${kid} in realm ${realm.name}`);
+  /**
+   * Withdraws a signing key at once (compromise): no longer published, no longer used. Refused when
+   * it would leave the realm unable to sign, unless `promoteSuccessor` activates the successor now.
+   */
+  async revokeKey(realmName: string, kid: string, opts: { promoteSuccessor?: boolean; actor?: Actor } = {}): Promise<void> {
+    await this.admin.revokeKey(opts.actor ?? LOCAL_ACTOR, realmName, kid, { promoteSuccessor: opts.promoteSuccessor });
   }
 
   async listKeys(realmName: string) {
