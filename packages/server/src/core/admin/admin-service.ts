@@ -13,7 +13,7 @@ import { RemoteJwksCache } from '../clients/remote-jwks.ts';
 import { generateSecret, type SecretVerifier } from '../clients/secrets.ts';
 import { applySecret, buildClientRecord, toClientMetadata } from '../clients/metadata.ts';
 import type { KeyManager } from '../keys/key-manager.ts';
-import { auditHash, redact, verifyChain } from './audit.ts';
+import { auditHash, canonicalJson, redact, verifyChain } from './audit.ts';
 import { SECRET_FINGERPRINT_PURPOSE, clientDrift, planSync, settingsOf } from './config-sync.ts';
 import { parseKeyUpload } from './key-upload.ts';
 import { failureHint } from './failures.ts';
@@ -521,7 +521,7 @@ export class AdminService implements AdminOperations {
         // Only on first adoption (no record of what the file said) is the stored hash consulted.
         const secretDiffers = existing.declared === undefined && input.client_secret !== undefined ? !(await this.#d.secrets.verify(existing.secretHash, input.client_secret)) : false;
         const plan = planSync(existing, input, declaredNow, fingerprint, secretDiffers);
-        const sameDeclared = existing.declared !== undefined && JSON.stringify(existing.declared) === JSON.stringify(plan.declared);
+        const sameDeclared = existing.declared !== undefined && canonicalJson(existing.declared) === canonicalJson(plan.declared);
         if (plan.changed.length === 0 && !plan.secretChanged && sameDeclared) {
           out.push({ realm: realm.name, client_id: input.client_id, action: 'unchanged' });
           continue;
