@@ -23,7 +23,10 @@ export async function verifyClientSecret(
 ): Promise<PreparedClient> {
   const client = await deps.clients.get(req.realm.name, creds.clientId);
   const usable = client && !client.record.disabled && client.record.tokenEndpointAuthMethod === method;
-  const ok = await deps.secrets.verify(usable ? client.record.secretHash : undefined, creds.secret);
+  let ok = await deps.secrets.verify(usable ? client.record.secretHash : undefined, creds.secret);
+  // Secret rotation with overlap: the previous secret works until previousSecretExpiresAt.
+  const previous = usable ? client.record.previousSecretHash : undefined;
+  if (!ok && previous !== undefined && (client?.record.previousSecretExpiresAt ?? 0) > deps.clock.now()) ok = await deps.secrets.verify(previous, creds.secret);
   if (!ok || !client) {
     const why = !client ? 'unknown client' : client.record.disabled ? 'client disabled' : !usable ? `client registered for ${client.record.tokenEndpointAuthMethod}` : 'wrong secret';
     throw new InvalidClientError(AUTH_FAILED, `${method}: ${why} (client_id ${JSON.stringify(creds.clientId)})`);

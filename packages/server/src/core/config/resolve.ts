@@ -32,7 +32,8 @@ export interface RealmConfig {
   jwksUri: string;
   assertions: AssertionPolicy;
   tokens: TokenPolicy;
-  keys: { prePublishSeconds: number };
+  /** rotateEverySeconds: scheduled rotation (undefined = off). */
+  keys: { prePublishSeconds: number; rotateEverySeconds?: number | undefined };
   clients: ClientMetadataInput[];
 }
 
@@ -109,7 +110,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     defaultAudience: DEFAULTS.tokens.defaultAudience,
     reuse: DEFAULTS.tokens.reuse,
   }, 'tokens');
-  const baseKeys = { prePublishSeconds: file.keys?.pre_publish ?? DEFAULTS.keys.prePublishSeconds };
+  const baseKeys = { prePublishSeconds: file.keys?.pre_publish ?? DEFAULTS.keys.prePublishSeconds, rotateEverySeconds: durationSeconds(file.keys?.rotate_every) };
 
   const realms = new Map<string, RealmConfig>();
   const makeRealm = (name: string, realmIssuer: string, r: NonNullable<ConfigFile['realms']>[number] | undefined, clients: ClientMetadataInput[], path: string): RealmConfig => ({
@@ -127,7 +128,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
       requireTyp: r?.assertions?.require_typ ?? baseAssertions.requireTyp,
     },
     tokens: tokenPolicy(r?.tokens, baseTokens, `${path}.tokens`),
-    keys: { prePublishSeconds: r?.keys?.pre_publish ?? baseKeys.prePublishSeconds },
+    keys: { prePublishSeconds: r?.keys?.pre_publish ?? baseKeys.prePublishSeconds, rotateEverySeconds: durationSeconds(r?.keys?.rotate_every) ?? baseKeys.rotateEverySeconds },
     clients: checkClientIds(clients, `${path}.clients`),
   });
 
@@ -179,6 +180,14 @@ export function resolveConfig(input: unknown): ResolvedConfig {
   if (config.jwksFetch.minCacheSeconds > config.jwksFetch.maxCacheSeconds) fail('jwks_fetch.min_cache', 'must not exceed max_cache');
   for (const realm of realms.values()) deepFreeze(realm);
   return Object.freeze(config);
+}
+
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** `90d` / `12h` / `30m` / `45s` or a number of seconds → seconds. */
+export function durationSeconds(value: string | number | undefined): number | undefined {
+  if (value === undefined || typeof value === 'number') return value;
+  return Number(value.slice(0, -1)) * UNIT_SECONDS[value.slice(-1)]!;
 }
 
 function tokenPolicy(t: ConfigFile['tokens'], base: TokenPolicy, path: string): TokenPolicy {

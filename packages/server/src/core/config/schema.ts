@@ -57,6 +57,8 @@ const tokenSchema = z.strictObject({
 const keySchema = z.strictObject({
   /** Seconds a rotated-in key is published before it signs anything. */
   pre_publish: z.number().int().min(0).optional(),
+  /** Scheduled rotation, once per cluster: a duration such as `90d`, `12h` (s, m, h, d) or seconds; off unless set. */
+  rotate_every: z.union([z.number().int().positive(), z.string().regex(/^[1-9]\d*[smhd]$/, 'a duration such as 90d, 12h, 30m or 3600s')]).optional(),
 });
 
 const realmSchema = z.strictObject({
