@@ -122,7 +122,7 @@ describe('admin bootstrap, listeners and remote CLI', () => {
     assert.equal(JSON.parse(keys.stdout).filter((k: { state: string }) => k.state === 'active').length, 1);
     const missing = await run(['clients', 'show', 'nobody', '--url', url], remoteEnv);
     assert.equal(missing.code, 2);
-    assert.match(missing.stderr, /no such client/);
+    assert.match(missing.stderr, /no client nobody/);
     const noCreds = await run(['clients', 'list', '--url', url]);
     assert.equal(noCreds.code, 2);
     assert.match(noCreds.stderr, /TESSERA_ADMIN_CLIENT_ID/);

@@ -16,6 +16,7 @@ import type { ClientMetadataInput } from '../core/config/index.ts';
 import type { ClientWriteResult } from '../core/server.ts';
 
 type Env = Record<string, string | undefined>;
+type View = { client: Record<string, unknown> };
 
 export class RemoteAdmin {
   readonly #base: string;
@@ -80,7 +81,8 @@ export class RemoteAdmin {
         // not a problem document: keep the text
       }
       if (res.status === 404) throw new AdminError('not_found', detail);
-      if (res.status === 409 || res.status === 412) throw new AdminError('conflict', detail);
+      if (res.status === 409) throw new AdminError('conflict', detail);
+      if (res.status === 412) throw new AdminError('precondition_failed', detail);
       if (res.status === 400) throw new AdminError('invalid_metadata', detail);
       throw new TypeError(`admin API answered ${res.status}: ${detail}`);
     }
@@ -91,24 +93,26 @@ export class RemoteAdmin {
     return `/realms/${encodeURIComponent(realm)}/clients/${encodeURIComponent(id)}${suffix}`;
   }
 
+  // Results are shaped as the local operations' (AuthorizationServer), so the output is the same.
   async createClient(realm: string, input: ClientMetadataInput): Promise<ClientWriteResult> {
-    return (await this.#call('POST', `/realms/${encodeURIComponent(realm)}/clients`, input)) as ClientWriteResult;
+    const v = (await this.#call('POST', `/realms/${encodeURIComponent(realm)}/clients`, input)) as View & { client_secret?: string };
+    return v.client_secret === undefined ? { client: v.client } : { client: v.client, client_secret: v.client_secret };
   }
 
   async listClients(realm: string, options: { after?: string; limit?: number } = {}): Promise<Record<string, unknown>[]> {
     const q = new URLSearchParams();
     if (options.limit !== undefined) q.set('limit', String(Math.min(200, options.limit)));
     if (options.after !== undefined) q.set('cursor', Buffer.from(options.after, 'utf8').toString('base64url'));
-    const page = (await this.#call('GET', `/realms/${encodeURIComponent(realm)}/clients?${q}`)) as { items: Record<string, unknown>[] };
-    return page.items;
+    const page = (await this.#call('GET', `/realms/${encodeURIComponent(realm)}/clients?${q}`)) as { clients: View[] };
+    return page.clients.map((v) => v.client);
   }
 
   async getClient(realm: string, id: string): Promise<Record<string, unknown>> {
-    return (await this.#call('GET', this.#client(realm, id))) as Record<string, unknown>;
+    return ((await this.#call('GET', this.#client(realm, id))) as View).client;
   }
 
   async setClientDisabled(realm: string, id: string, disabled: boolean): Promise<Record<string, unknown>> {
-    return (await this.#call('POST', this.#client(realm, id, disabled ? '/disable' : '/enable'))) as Record<string, unknown>;
+    return ((await this.#call('POST', this.#client(realm, id, disabled ? '/disable' : '/enable'))) as View).client;
   }
 
   async deleteClient(realm: string, id: string): Promise<void> {
@@ -116,17 +120,19 @@ export class RemoteAdmin {
   }
 
   async rotateClientSecret(realm: string, id: string): Promise<ClientWriteResult & { client_secret: string }> {
-    return (await this.#call('POST', this.#client(realm, id, '/secret/rotate'))) as ClientWriteResult & { client_secret: string };
+    // As the local command: the old secret stops at once.
+    const v = (await this.#call('POST', this.#client(realm, id, '/secret/rotate'), { grace_seconds: 0 })) as View & { client_secret: string };
+    return { client: v.client, client_secret: v.client_secret };
   }
 
   async listKeys(realm: string): Promise<Array<{ kid: string; alg: string; state: string; activatesAt: number }>> {
-    const res = (await this.#call('GET', `/realms/${encodeURIComponent(realm)}/keys`)) as { keys: Array<{ kid: string; alg: string; state: string; activates_at: string }> };
-    return res.keys.map((k) => ({ kid: k.kid, alg: k.alg, state: k.state, activatesAt: Date.parse(k.activates_at) }));
+    const res = (await this.#call('GET', `/realms/${encodeURIComponent(realm)}/keys`)) as { keys: Array<{ kid: string; alg: string; state: string; activates_at: number }> };
+    return res.keys.map((k) => ({ kid: k.kid, alg: k.alg, state: k.state, activatesAt: k.activates_at * 1000 }));
   }
 
   async rotateKeys(realm: string, opts: { immediate?: boolean } = {}): Promise<{ kid: string; activatesAt: number }> {
-    const r = (await this.#call('POST', `/realms/${encodeURIComponent(realm)}/keys/rotate`, { immediate: Boolean(opts.immediate) })) as { kid: string; activates_at: string };
-    return { kid: r.kid, activatesAt: Date.parse(r.activates_at) };
+    const r = (await this.#call('POST', `/realms/${encodeURIComponent(realm)}/keys/rotate`, { immediate: Boolean(opts.immediate) })) as { kid: string; activates_at: number };
+    return { kid: r.kid, activatesAt: r.activates_at * 1000 };
   }
 
   async revokeKey(realm: string, kid: string): Promise<void> {

@@ -89,7 +89,7 @@ describe('admin API authentication and scopes', () => {
     const token = await adminToken(t.app, t.server, scoped);
     assert.equal((await get('/realms/payments/clients', token)).statusCode, 200);
     const list = await get('/realms', token);
-    assert.deepEqual(list.json().items.map((r: { name: string }) => r.name), ['payments']);
+    assert.deepEqual(list.json().realms.map((r: { name: string }) => r.name), ['payments']);
     const exists = await get('/realms/shipping/clients', token);
     const missing = await get('/realms/nothing-here/clients', token);
     assert.equal(exists.statusCode, 403);

@@ -89,9 +89,10 @@ function handlerOf(server: AuthorizationServer, r: AdminRoute) {
     const result = await r.handler({ server, principal: principal!, params: params.data, query: query.data, body, request });
     reply.code(result.status).headers({ 'cache-control': 'no-store', ...result.headers });
     const spec = r.responses[result.status];
+    if (result.stream) return reply.type(result.stream.type).send(result.stream.body);
     if (result.body === undefined) return reply.send();
     // Responses are validated too: what leaves is what the document says.
-    const out = spec?.schema ? spec.schema.parse(result.body) : result.body;
+    const out = spec?.schema && !spec.mediaType ? spec.schema.parse(result.body) : result.body;
     return reply.send(out);
   };
 }

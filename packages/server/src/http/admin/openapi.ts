@@ -46,7 +46,7 @@ export function buildOpenApiDocument(routes: readonly AdminRoute[], config: Reso
     for (const [status, spec] of Object.entries(r.responses)) {
       const isProblem = spec.schema === problemSchema;
       const res: Record<string, unknown> = { description: spec.description };
-      if (spec.schema) res.content = { [isProblem ? 'application/problem+json' : 'application/json']: { schema: jsonSchema(spec.schema, 'output') } };
+      if (spec.schema) res.content = { [spec.mediaType ?? (isProblem ? 'application/problem+json' : 'application/json')]: { schema: jsonSchema(spec.schema, 'output') } };
       else if (r.path === '/openapi.json') res.content = { 'application/json': { schema: { type: 'object' } } };
       if (spec.headers?.length) res.headers = Object.fromEntries(spec.headers.map((h) => [h === 'etag' ? 'ETag' : 'Location', { schema: { type: 'string' } }]));
       responses[status] = res;

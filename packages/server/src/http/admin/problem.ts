@@ -68,9 +68,9 @@ export function validationProblem(where: string, error: z.ZodError): Problem {
 export function toProblem(error: unknown): Problem {
   if (error instanceof Problem) return error;
   if (error instanceof AdminError) {
-    if (error.code === 'not_found') return new Problem(404, 'not_found', error.message);
-    if (error.code === 'conflict') return new Problem(409, 'conflict', error.message);
-    return new Problem(400, 'invalid_metadata', error.message);
+    // core/admin/types.ts: the codes and their statuses.
+    const status = { not_found: 404, conflict: 409, refused: 409, precondition_failed: 412, invalid_metadata: 400, invalid_key: 400, invalid_request: 400 }[error.code] ?? 400;
+    return new Problem(status, error.code, error.message);
   }
   if (error instanceof StorageUnavailableError) return new Problem(503, 'unavailable', 'the service is temporarily unavailable', { headers: { 'retry-after': '1' } });
   if (error instanceof OAuthError && error.status < 500) return new Problem(400, error.error, error.description);

@@ -18,11 +18,15 @@ export interface RouteResult {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
+  /** A streamed body (audit export), sent as is. */
+  stream?: { type: string; body: NodeJS.ReadableStream };
 }
 
 export interface ResponseSpec {
   description: string;
   schema?: z.ZodType;
+  /** Media type of the body when not JSON (the schema then describes one line / item). */
+  mediaType?: string;
   /** Response headers the route sets (documented). */
   headers?: Array<'etag' | 'location'>;
 }

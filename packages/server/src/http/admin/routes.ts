@@ -1,227 +1,268 @@
 /**
- * The /admin/v1 routes, each over a core operation of AuthorizationServer. The list is the single
- * source of the Fastify routes and of the OpenAPI document.
+ * The /admin/v1 routes, each over one admin operation of the core (server.admin, core/admin), with
+ * the caller as the audit actor. The list is the single source of the Fastify routes and of the
+ * OpenAPI document.
  */
-import type { ClientRecord } from '../../core/ports/index.ts';
-import { AuthorizationServer } from '../../core/server.ts';
-import { toClientMetadata } from '../../core/clients/metadata.ts';
-import { SCOPES, requireRealm } from './auth.ts';
-import { checkIfMatch, etagOf } from './etag.ts';
+import { Readable } from 'node:stream';
+import type { Actor } from '../../core/admin/types.ts';
+import { SCOPES, forbidden, requireRealm, type AdminPrincipal } from './auth.ts';
+import { etagOf, versionFromIfMatch } from './etag.ts';
 import { Problem } from './problem.ts';
-import { route, type AdminRoute, type RouteContext } from './route.ts';
+import { route, type AdminRoute, type RouteContext, type RouteResult } from './route.ts';
 import * as s from './schemas.ts';
 
 const JSON_BODY = ['application/json'];
 const PATCH_BODY = ['application/merge-patch+json', 'application/json'];
-/** Most records a filtered list scans for one page. */
-const MAX_SCAN = 10_000;
 
-function realmOf(ctx: RouteContext<{ realm: string }>) {
+const actorOf = (ctx: RouteContext): Actor => ({ id: ctx.principal.clientId, source: ctx.request.ip, requestId: ctx.request.id });
+/** 403 for realms outside the token's restriction comes before anything that would tell whether the realm exists. */
+const realmOf = (ctx: RouteContext<{ realm: string }>): string => {
   requireRealm(ctx.principal, ctx.params.realm);
-  const realm = ctx.server.realm(ctx.params.realm);
-  if (!realm) throw new Problem(404, 'not_found', 'no such realm');
-  return realm;
-}
+  return ctx.params.realm;
+};
+const ifVersion = (ctx: RouteContext) => {
+  const v = versionFromIfMatch(ctx.request.headers['if-match']);
+  return v === undefined ? {} : { ifVersion: v };
+};
+const withEtag = (status: number, view: { version: string }): RouteResult => ({ status, body: view, headers: { etag: etagOf(view.version) } });
 
-async function loadClient(ctx: RouteContext<{ realm: string; client_id: string }>): Promise<ClientRecord> {
-  const realm = realmOf(ctx);
-  const record = await ctx.server.storage.clients.get(realm.name, ctx.params.client_id);
-  if (!record) throw new Problem(404, 'not_found', 'no such client');
-  return record;
-}
+const problem = (description: string) => ({ description, schema: s.problemSchema });
+const E404 = { 404: problem('no such realm or client') };
+const E412 = { 412: problem('If-Match does not match the current version (ETag)') };
 
-/** The client as shown, with its current ETag. */
-async function showClient(server: AuthorizationServer, realm: string, clientId: string, status = 200, extra: Record<string, unknown> | undefined = undefined): Promise<{ status: number; body: unknown; headers: Record<string, string> }> {
-  const record = await server.storage.clients.get(realm, clientId);
-  if (!record) throw new Problem(404, 'not_found', 'no such client');
-  const client = toClientMetadata(record);
-  return { status, body: extra ? { client, ...extra } : client, headers: { etag: etagOf(record) } };
-}
-
-/** RFC 7396 §2. */
-export function applyMergePatch(target: unknown, patch: unknown): unknown {
-  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
-  const out: Record<string, unknown> = target !== null && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
-  for (const [k, v] of Object.entries(patch)) {
-    if (v === null) delete out[k];
-    else out[k] = applyMergePatch(out[k], v);
-  }
-  return out;
-}
-
-const encodeCursor = (id: string) => Buffer.from(id, 'utf8').toString('base64url');
 function decodeCursor(cursor: string): string {
   const id = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!id || id.length > 255 || encodeCursor(id) !== cursor) throw new Problem(400, 'invalid_request', 'invalid cursor');
-  return id;
+  if (!id || id.length > 255 || Buffer.from(id, 'utf8').toString('base64url') !== cursor) throw new Problem(400, 'invalid_request', 'cursor: not one this server made');
+  return cursor;
 }
 
-const realmView = (server: AuthorizationServer, name: string) => {
-  const r = server.realm(name)!;
-  return { name: r.name, issuer: r.issuer, declared: true, admin: r.name === server.config.admin.realm, token_endpoint: r.tokenEndpoint, jwks_uri: r.jwksUri };
-};
+/** The realms an audit query may cover: a restricted token must name one of its realms. */
+function auditRealm(p: AdminPrincipal, realm: string | undefined): void {
+  if (p.realms && (realm === undefined || !p.realms.has(realm))) throw forbidden();
+}
 
-const clientErrors = { 404: { description: 'no such realm or client', schema: s.problemSchema } };
+const clientRoute = (path: string) => `/realms/{realm}/clients/{client_id}${path}`;
 
 export const adminRoutes: AdminRoute[] = [
   route({
-    method: 'GET', path: '/openapi.json', operationId: 'getOpenApi', summary: 'This OpenAPI 3.1 document', tag: 'meta', scope: undefined,
+    method: 'GET', path: '/openapi.json', operationId: 'getOpenApi', summary: 'This OpenAPI 3.1 document (no token needed)', tag: 'meta', scope: undefined,
     params: s.noParams, query: s.noQuery,
     responses: { 200: { description: 'the OpenAPI document' } },
     handler: async () => ({ status: 200 }), // answered by the plugin (it owns the document)
   }),
+
+  // ---- realms --------------------------------------------------------------------------------
   route({
     method: 'GET', path: '/realms', operationId: 'listRealms', summary: 'List realms', tag: 'realms', scope: SCOPES.realmsRead,
     params: s.noParams, query: s.noQuery,
     responses: { 200: { description: 'the realms this token may see', schema: s.realmListSchema } },
-    handler: async ({ server, principal }) => ({
-      status: 200,
-      body: { items: [...server.config.realms.keys()].filter((n) => !principal.realms || principal.realms.has(n)).map((n) => realmView(server, n)) },
-    }),
+    handler: async (ctx) => {
+      const all = await ctx.server.admin.listRealms(actorOf(ctx));
+      const realms = all.filter((r) => !ctx.principal.realms || ctx.principal.realms.has(r.name)).map((r) => ({ ...r, admin: r.name === ctx.server.config.admin.realm }));
+      return { status: 200, body: { realms } };
+    },
+  }),
+  route({
+    method: 'POST', path: '/realms', operationId: 'createRealm', summary: 'Create a runtime realm', tag: 'realms', scope: SCOPES.realmsWrite,
+    params: s.noParams, query: s.noQuery, body: { schema: s.realmInputSchema, required: true, mediaTypes: JSON_BODY },
+    responses: { 201: { description: 'created', schema: s.realmSchema }, 409: problem('the realm exists') },
+    handler: async (ctx) => {
+      if (ctx.principal.realms) throw forbidden();
+      const r = await ctx.server.admin.createRealm(actorOf(ctx), ctx.body);
+      return { status: 201, body: { ...r, admin: false }, headers: { location: `/admin/v1/realms/${r.name}` } };
+    },
   }),
   route({
     method: 'GET', path: '/realms/{realm}', operationId: 'getRealm', summary: 'Show a realm', tag: 'realms', scope: SCOPES.realmsRead,
     params: s.realmParams, query: s.noQuery,
-    responses: { 200: { description: 'the realm', schema: s.realmSchema }, 404: { description: 'no such realm', schema: s.problemSchema } },
-    handler: async (ctx) => ({ status: 200, body: realmView(ctx.server, realmOf(ctx).name) }),
+    responses: { 200: { description: 'the realm', schema: s.realmSchema }, 404: problem('no such realm') },
+    handler: async (ctx) => {
+      const r = await ctx.server.admin.getRealm(actorOf(ctx), realmOf(ctx));
+      return { status: 200, body: { ...r, admin: r.name === ctx.server.config.admin.realm } };
+    },
   }),
   route({
-    method: 'GET', path: '/realms/{realm}/clients', operationId: 'listClients', summary: 'List clients (cursor pagination, filters)', tag: 'clients', scope: SCOPES.clientsRead,
+    method: 'DELETE', path: '/realms/{realm}', operationId: 'deleteRealm', summary: 'Delete a runtime realm (declared realms are removed from the file)', tag: 'realms', scope: SCOPES.realmsWrite,
+    params: s.realmParams, query: s.noQuery,
+    responses: { 204: { description: 'deleted' }, 404: problem('no such realm'), 409: problem('the realm is declared in the configuration file') },
+    handler: async (ctx) => {
+      await ctx.server.admin.deleteRealm(actorOf(ctx), realmOf(ctx));
+      return { status: 204 };
+    },
+  }),
+
+  // ---- clients -------------------------------------------------------------------------------
+  route({
+    method: 'GET', path: '/realms/{realm}/clients', operationId: 'listClients', summary: 'List clients (cursor pagination; filter by text, method, disabled)', tag: 'clients', scope: SCOPES.clientsRead,
     params: s.realmParams, query: s.clientListQuery,
-    responses: { 200: { description: 'one page of clients, ordered by client_id', schema: s.clientListSchema }, 404: { description: 'no such realm', schema: s.problemSchema } },
+    responses: { 200: { description: 'one page of clients, ordered by client_id', schema: s.clientListSchema }, 404: problem('no such realm') },
     handler: async (ctx) => {
       const realm = realmOf(ctx);
       const { limit, cursor, q, method, disabled } = ctx.query;
-      const needle = q?.toLowerCase();
-      const matches = (c: Record<string, unknown>) =>
-        (method === undefined || c.token_endpoint_auth_method === method) &&
-        (disabled === undefined || c.disabled === disabled) &&
-        (needle === undefined || [c.client_id, c.client_name, ...((c.owners as string[]) ?? [])].some((v) => typeof v === 'string' && v.toLowerCase().includes(needle)));
-      const filtered = method !== undefined || disabled !== undefined || needle !== undefined;
-      const items: Record<string, unknown>[] = [];
-      let after = cursor === undefined ? undefined : decodeCursor(cursor);
-      let scanned = 0;
-      let more = false;
-      while (true) {
-        const batch = filtered ? 200 : limit + 1;
-        const page = await ctx.server.listClients(realm.name, { ...(after !== undefined ? { after } : {}), limit: batch });
-        for (const c of page) {
-          if (items.length === limit) {
-            more = true;
-            break;
-          }
-          scanned++;
-          after = c.client_id as string;
-          if (matches(c)) items.push(c);
-        }
-        if (more || page.length < batch) break;
-        if (scanned >= MAX_SCAN) {
-          more = true; // the next page goes on scanning from here
-          break;
-        }
-      }
-      return { status: 200, body: more && after !== undefined ? { items, next_cursor: encodeCursor(after) } : { items } };
+      const page = await ctx.server.admin.listClients(actorOf(ctx), realm, {
+        limit,
+        ...(cursor !== undefined ? { cursor: decodeCursor(cursor) } : {}),
+        ...(q !== undefined ? { text: q } : {}),
+        ...(method !== undefined ? { method } : {}),
+        ...(disabled !== undefined ? { disabled } : {}),
+      });
+      return { status: 200, body: page };
     },
   }),
   route({
-    method: 'POST', path: '/realms/{realm}/clients', operationId: 'createClient', summary: 'Register a client (a generated secret is returned once)', tag: 'clients', scope: SCOPES.clientsWrite,
+    method: 'POST', path: '/realms/{realm}/clients', operationId: 'createClient', summary: 'Register a client (RFC 7591 metadata; a generated secret is returned once)', tag: 'clients', scope: SCOPES.clientsWrite,
     params: s.realmParams, query: s.noQuery, body: { schema: s.clientCreateSchema, required: true, mediaTypes: JSON_BODY },
-    responses: { 201: { description: 'created', schema: s.clientWriteSchema, headers: ['etag', 'location'] }, 404: clientErrors[404], 409: { description: 'the client_id is taken', schema: s.problemSchema } },
+    responses: { 201: { description: 'created', schema: s.clientCreatedSchema, headers: ['etag', 'location'] }, ...E404, 409: problem('the client_id is taken') },
     handler: async (ctx) => {
       const realm = realmOf(ctx);
-      const created = await ctx.server.createClient(realm.name, ctx.body);
-      const shown = await showClient(ctx.server, realm.name, ctx.body.client_id, 201, created.client_secret === undefined ? {} : { client_secret: created.client_secret });
-      shown.headers = { ...shown.headers, location: `/admin/v1/realms/${realm.name}/clients/${encodeURIComponent(ctx.body.client_id)}` };
-      return shown;
+      const created = await ctx.server.admin.createClient(actorOf(ctx), realm, ctx.body);
+      const r = withEtag(201, created);
+      r.headers!.location = `/admin/v1/realms/${realm}/clients/${encodeURIComponent(ctx.body.client_id)}`;
+      return r;
     },
   }),
   route({
-    method: 'GET', path: '/realms/{realm}/clients/{client_id}', operationId: 'getClient', summary: 'Show a client', tag: 'clients', scope: SCOPES.clientsRead,
+    method: 'GET', path: clientRoute(''), operationId: 'getClient', summary: 'Show a client', tag: 'clients', scope: SCOPES.clientsRead,
     params: s.clientParams, query: s.noQuery,
-    responses: { 200: { description: 'the client', schema: s.clientSchema, headers: ['etag'] }, ...clientErrors },
-    handler: async (ctx) => {
-      const record = await loadClient(ctx);
-      return { status: 200, body: toClientMetadata(record), headers: { etag: etagOf(record) } };
-    },
+    responses: { 200: { description: 'the client', schema: s.clientViewSchema, headers: ['etag'] }, ...E404 },
+    handler: async (ctx) => withEtag(200, await ctx.server.admin.getClient(actorOf(ctx), realmOf(ctx), ctx.params.client_id)),
   }),
   route({
-    method: 'PATCH', path: '/realms/{realm}/clients/{client_id}', operationId: 'updateClient', summary: 'Update a client (JSON Merge Patch, RFC 7396); If-Match guards against lost updates', tag: 'clients', scope: SCOPES.clientsWrite,
+    method: 'PATCH', path: clientRoute(''), operationId: 'updateClient', summary: 'Update a client by JSON Merge Patch (RFC 7396); If-Match guards against lost updates', tag: 'clients', scope: SCOPES.clientsWrite,
     params: s.clientParams, query: s.noQuery, body: { schema: s.clientPatchSchema, required: true, mediaTypes: PATCH_BODY }, ifMatch: true,
-    responses: { 200: { description: 'updated', schema: s.clientWriteSchema, headers: ['etag'] }, ...clientErrors, 412: { description: 'If-Match does not match the current ETag', schema: s.problemSchema } },
+    responses: { 200: { description: 'updated (client_secret when the change generated one)', schema: s.clientCreatedSchema, headers: ['etag'] }, ...E404, ...E412 },
     handler: async (ctx) => {
-      const record = await loadClient(ctx);
-      checkIfMatch(ctx.request.headers['if-match'], etagOf(record));
-      const { realm: _r, created_at: _c, updated_at: _u, ...current } = toClientMetadata(record);
-      const merged = applyMergePatch(current, ctx.body) as Record<string, unknown>;
-      merged.owners ??= []; // upsert keeps stored owners when absent; a patch that removes them means none
-      const input = AuthorizationServer.parseClientMetadata(merged);
-      const written = await ctx.server.upsertClient(record.realm, input);
-      return showClient(ctx.server, record.realm, record.clientId, 200, written.client_secret === undefined ? {} : { client_secret: written.client_secret });
+      // The core rebuilds the record on top of the stored one, which keeps stored owners when the
+      // merged metadata has none: removing them (null) means an empty list.
+      const patch = ctx.body.owners === null ? { ...ctx.body, owners: [] } : ctx.body;
+      return withEtag(200, await ctx.server.admin.updateClient(actorOf(ctx), realmOf(ctx), ctx.params.client_id, patch, ifVersion(ctx)));
     },
   }),
   route({
-    method: 'DELETE', path: '/realms/{realm}/clients/{client_id}', operationId: 'deleteClient', summary: 'Delete a client', tag: 'clients', scope: SCOPES.clientsWrite,
+    method: 'DELETE', path: clientRoute(''), operationId: 'deleteClient', summary: "Delete a client (its tokens stay inactive, even if the id is registered again)", tag: 'clients', scope: SCOPES.clientsWrite,
     params: s.clientParams, query: s.noQuery, ifMatch: true,
-    responses: { 204: { description: 'deleted' }, ...clientErrors, 412: { description: 'If-Match does not match the current ETag', schema: s.problemSchema } },
+    responses: { 204: { description: 'deleted' }, ...E404, ...E412 },
     handler: async (ctx) => {
-      const record = await loadClient(ctx);
-      checkIfMatch(ctx.request.headers['if-match'], etagOf(record));
-      await ctx.server.deleteClient(record.realm, record.clientId);
+      await ctx.server.admin.deleteClient(actorOf(ctx), realmOf(ctx), ctx.params.client_id, ifVersion(ctx));
       return { status: 204 };
     },
   }),
   ...(['disable', 'enable'] as const).map((action) =>
     route({
-      method: 'POST', path: `/realms/{realm}/clients/{client_id}/${action}`, operationId: `${action}Client`, summary: `${action === 'disable' ? 'Disable' : 'Enable'} a client`, tag: 'clients', scope: SCOPES.clientsWrite,
-      params: s.clientParams, query: s.noQuery, body: { schema: s.emptyBody, required: false, mediaTypes: JSON_BODY }, ifMatch: true,
-      responses: { 200: { description: 'the client', schema: s.clientSchema, headers: ['etag'] }, ...clientErrors, 412: { description: 'If-Match does not match the current ETag', schema: s.problemSchema } },
-      handler: async (ctx) => {
-        const record = await loadClient(ctx);
-        checkIfMatch(ctx.request.headers['if-match'], etagOf(record));
-        await ctx.server.setClientDisabled(record.realm, record.clientId, action === 'disable');
-        return showClient(ctx.server, record.realm, record.clientId);
-      },
+      method: 'POST', path: clientRoute(`/${action}`), operationId: `${action}Client`, summary: action === 'disable' ? 'Disable a client (optionally revoking its tokens)' : 'Enable a client', tag: 'clients', scope: SCOPES.clientsWrite,
+      params: s.clientParams, query: s.noQuery, body: { schema: s.disableBody, required: false, mediaTypes: JSON_BODY }, ifMatch: true,
+      responses: { 200: { description: 'the client', schema: s.clientViewSchema, headers: ['etag'] }, ...E404, ...E412 },
+      handler: async (ctx) =>
+        withEtag(200, await ctx.server.admin.setClientDisabled(actorOf(ctx), realmOf(ctx), ctx.params.client_id, action === 'disable', { ...ifVersion(ctx), revokeTokens: ctx.body?.revoke_tokens === true })),
     }),
   ),
   route({
-    method: 'POST', path: '/realms/{realm}/clients/{client_id}/secret/rotate', operationId: 'rotateClientSecret', summary: 'Issue a new client secret (returned once)', tag: 'clients', scope: SCOPES.clientsWrite,
-    params: s.clientParams, query: s.noQuery, body: { schema: s.emptyBody, required: false, mediaTypes: JSON_BODY }, ifMatch: true,
-    responses: { 200: { description: 'the new secret, shown once', schema: s.secretRotationSchema, headers: ['etag'] }, ...clientErrors, 400: { description: 'the client has no secret (key-based method)', schema: s.problemSchema }, 412: { description: 'If-Match does not match the current ETag', schema: s.problemSchema } },
+    method: 'POST', path: clientRoute('/secret/rotate'), operationId: 'rotateClientSecret', summary: 'New client secret (returned once); the previous one works for grace_seconds (default 24 h)', tag: 'clients', scope: SCOPES.clientsWrite,
+    params: s.clientParams, query: s.noQuery, body: { schema: s.secretRotationBody, required: false, mediaTypes: JSON_BODY }, ifMatch: true,
+    responses: { 200: { description: 'the new secret, shown once', schema: s.secretRotationSchema, headers: ['etag'] }, ...E404, 400: problem('the client has no secret (key-based method)'), ...E412 },
+    handler: async (ctx) =>
+      withEtag(200, await ctx.server.admin.rotateClientSecret(actorOf(ctx), realmOf(ctx), ctx.params.client_id, {
+        ...ifVersion(ctx),
+        ...(ctx.body?.grace_seconds !== undefined ? { graceSeconds: ctx.body.grace_seconds } : {}),
+        revokeTokens: ctx.body?.revoke_tokens === true,
+      })),
+  }),
+  route({
+    method: 'POST', path: clientRoute('/tokens/revoke'), operationId: 'revokeClientTokens', summary: 'Make every token issued to the client until now inactive (per-client not-before)', tag: 'tokens', scope: SCOPES.tokensWrite,
+    params: s.clientParams, query: s.noQuery, body: { schema: s.emptyBody, required: false, mediaTypes: JSON_BODY },
+    responses: { 200: { description: 'the client, with not_before', schema: s.clientViewSchema, headers: ['etag'] }, ...E404 },
+    handler: async (ctx) => withEtag(200, await ctx.server.admin.revokeClientTokens(actorOf(ctx), realmOf(ctx), ctx.params.client_id)),
+  }),
+  route({
+    method: 'POST', path: clientRoute('/keys'), operationId: 'addClientKey', summary: 'Upload a public key (JWK, JWK Set, or {"pem"}: PEM public key or X.509 certificate) for private_key_jwt', tag: 'clients', scope: SCOPES.clientsWrite,
+    params: s.clientParams, query: s.noQuery, body: { schema: s.clientKeyUpload, required: true, mediaTypes: JSON_BODY }, ifMatch: true,
+    responses: { 200: { description: 'the client with the key added', schema: s.clientViewSchema, headers: ['etag'] }, ...E404, 400: problem('not a public key (private key material is refused), or the client does not use jwks'), 409: problem('a key with that kid exists'), ...E412 },
     handler: async (ctx) => {
-      const record = await loadClient(ctx);
-      checkIfMatch(ctx.request.headers['if-match'], etagOf(record));
-      const rotated = await ctx.server.rotateClientSecret(record.realm, record.clientId);
-      return showClient(ctx.server, record.realm, record.clientId, 200, { client_secret: rotated.client_secret });
+      const body = ctx.body as Record<string, unknown>;
+      const upload = typeof body.pem === 'string' && Object.keys(body).length === 1 ? body.pem : body;
+      return withEtag(200, await ctx.server.admin.addClientKey(actorOf(ctx), realmOf(ctx), ctx.params.client_id, upload, ifVersion(ctx)));
     },
   }),
   route({
+    method: 'DELETE', path: clientRoute('/keys/{kid}'), operationId: 'removeClientKey', summary: "Remove one of the client's keys (never its last)", tag: 'clients', scope: SCOPES.clientsWrite,
+    params: s.clientKeyParams, query: s.noQuery, ifMatch: true,
+    responses: { 200: { description: 'the client with the key removed', schema: s.clientViewSchema, headers: ['etag'] }, 404: problem('no such realm, client or key'), 409: problem("the client's last key"), ...E412 },
+    handler: async (ctx) => withEtag(200, await ctx.server.admin.removeClientKey(actorOf(ctx), realmOf(ctx), ctx.params.client_id, ctx.params.kid, ifVersion(ctx))),
+  }),
+  route({
+    method: 'POST', path: clientRoute('/jwks-uri/check'), operationId: 'checkClientJwksUri', summary: "Fetch the client's jwks_uri (or the given uri) now: the keys, algs and kids found, or exactly why it failed", tag: 'clients', scope: SCOPES.clientsWrite,
+    params: s.clientParams, query: s.noQuery, body: { schema: s.jwksCheckBody, required: false, mediaTypes: JSON_BODY },
+    responses: { 200: { description: 'the outcome (ok false with error and reason when the fetch or the set failed)', schema: s.jwksCheckSchema }, ...E404 },
+    handler: async (ctx) => ({ status: 200, body: await ctx.server.admin.checkJwksUri(actorOf(ctx), realmOf(ctx), ctx.params.client_id, ctx.body?.uri) }),
+  }),
+
+  // ---- tokens --------------------------------------------------------------------------------
+  route({
+    method: 'POST', path: '/realms/{realm}/tokens/revoke', operationId: 'revokeToken', summary: 'Revoke one access token by jti', tag: 'tokens', scope: SCOPES.tokensWrite,
+    params: s.realmParams, query: s.noQuery, body: { schema: s.tokenRevokeBody, required: true, mediaTypes: JSON_BODY },
+    responses: { 204: { description: 'revoked (until expires_at, default now + the realm maximum token lifetime)' }, 404: problem('no such realm') },
+    handler: async (ctx) => {
+      await ctx.server.admin.revokeToken(actorOf(ctx), realmOf(ctx), ctx.body.jti, ctx.body.expires_at !== undefined ? { expiresAt: ctx.body.expires_at } : {});
+      return { status: 204 };
+    },
+  }),
+
+  // ---- signing keys --------------------------------------------------------------------------
+  route({
     method: 'GET', path: '/realms/{realm}/keys', operationId: 'listSigningKeys', summary: "List the realm's signing keys", tag: 'keys', scope: SCOPES.keysRead,
     params: s.realmParams, query: s.noQuery,
-    responses: { 200: { description: 'the keys, newest first', schema: s.keyListSchema }, 404: { description: 'no such realm', schema: s.problemSchema } },
-    handler: async (ctx) => {
-      const realm = realmOf(ctx);
-      const keys = await ctx.server.listKeys(realm.name);
-      return { status: 200, body: { keys: keys.map((k) => ({ kid: k.kid, alg: k.alg, state: k.state, activates_at: new Date(k.activatesAt).toISOString() })) } };
-    },
+    responses: { 200: { description: 'the keys', schema: s.keyListSchema }, 404: problem('no such realm') },
+    handler: async (ctx) => ({ status: 200, body: { keys: await ctx.server.admin.listKeys(actorOf(ctx), realmOf(ctx)) } }),
   }),
   route({
     method: 'POST', path: '/realms/{realm}/keys/rotate', operationId: 'rotateSigningKey', summary: 'Publish a new signing key (it signs after pre-publication unless immediate)', tag: 'keys', scope: SCOPES.keysWrite,
     params: s.realmParams, query: s.noQuery, body: { schema: s.keyRotateSchema, required: false, mediaTypes: JSON_BODY },
-    responses: { 201: { description: 'the new key', schema: s.keyRotatedSchema }, 404: { description: 'no such realm', schema: s.problemSchema } },
+    responses: { 201: { description: 'the new key', schema: s.keySchema }, 404: problem('no such realm') },
+    handler: async (ctx) => ({ status: 201, body: await ctx.server.admin.rotateKeys(actorOf(ctx), realmOf(ctx), { immediate: ctx.body?.immediate === true }) }),
+  }),
+  route({
+    method: 'POST', path: '/realms/{realm}/keys/{kid}/revoke', operationId: 'revokeSigningKey', summary: 'Withdraw a signing key at once (compromise); refused when it would leave the realm unable to sign', tag: 'keys', scope: SCOPES.keysWrite,
+    params: s.keyParams, query: s.noQuery, body: { schema: s.keyRevokeBody, required: false, mediaTypes: JSON_BODY },
+    responses: { 204: { description: 'revoked' }, 404: problem('no such realm or active key'), 409: problem('refused: rotate first, or promote_successor') },
     handler: async (ctx) => {
-      const realm = realmOf(ctx);
-      const r = await ctx.server.rotateKeys(realm.name, { immediate: ctx.body?.immediate ?? false });
-      return { status: 201, body: { kid: r.kid, activates_at: new Date(r.activatesAt).toISOString() } };
+      await ctx.server.admin.revokeKey(actorOf(ctx), realmOf(ctx), ctx.params.kid, { promoteSuccessor: ctx.body?.promote_successor === true });
+      return { status: 204 };
+    },
+  }),
+
+  // ---- audit trail and recorded failures -------------------------------------------------------
+  route({
+    method: 'GET', path: '/audit', operationId: 'listAuditEvents', summary: 'Query the audit trail (time in seconds, realm, client, type; cursor: after)', tag: 'audit', scope: SCOPES.auditRead,
+    params: s.noParams, query: s.auditQuery,
+    responses: { 200: { description: 'events in chain order', schema: s.auditPageSchema } },
+    handler: async (ctx) => {
+      auditRealm(ctx.principal, ctx.query.realm);
+      return { status: 200, body: await ctx.server.admin.listAudit(actorOf(ctx), ctx.query) };
     },
   }),
   route({
-    method: 'POST', path: '/realms/{realm}/keys/{kid}/revoke', operationId: 'revokeSigningKey', summary: 'Withdraw a signing key at once (compromise)', tag: 'keys', scope: SCOPES.keysWrite,
-    params: s.keyParams, query: s.noQuery, body: { schema: s.emptyBody, required: false, mediaTypes: JSON_BODY },
-    responses: { 204: { description: 'revoked' }, 404: { description: 'no such realm or active key', schema: s.problemSchema } },
+    method: 'GET', path: '/audit/verify', operationId: 'verifyAuditChain', summary: 'Verify the hash chain; reports the first broken link', tag: 'audit', scope: SCOPES.auditRead,
+    params: s.noParams, query: s.noQuery,
+    responses: { 200: { description: 'the verification outcome', schema: s.auditVerifySchema } },
     handler: async (ctx) => {
-      const realm = realmOf(ctx);
-      await ctx.server.revokeKey(realm.name, ctx.params.kid);
-      return { status: 204 };
+      if (ctx.principal.realms) throw forbidden(); // the chain spans every realm
+      return { status: 200, body: await ctx.server.admin.verifyAudit(actorOf(ctx)) };
     },
+  }),
+  route({
+    method: 'GET', path: '/audit/export', operationId: 'exportAuditEvents', summary: 'Export the audit trail as JSON lines (same filters as the query)', tag: 'audit', scope: SCOPES.auditRead,
+    params: s.noParams, query: s.auditQuery,
+    responses: { 200: { description: 'one event per line (JSON lines)', mediaType: 'application/jsonl', schema: s.auditEventSchema } },
+    handler: async (ctx) => {
+      auditRealm(ctx.principal, ctx.query.realm);
+      const { limit: _limit, ...query } = ctx.query;
+      return { status: 200, stream: { type: 'application/jsonl; charset=utf-8', body: Readable.from(ctx.server.admin.exportAudit(actorOf(ctx), query)) } };
+    },
+  }),
+  route({
+    method: 'GET', path: '/realms/{realm}/failures', operationId: 'listFailures', summary: 'Recorded authentication failures with their private reason and a hint, newest first', tag: 'audit', scope: SCOPES.auditRead,
+    params: s.realmParams, query: s.failureQuery,
+    responses: { 200: { description: 'aggregated failures', schema: s.failureListSchema }, 404: problem('no such realm') },
+    handler: async (ctx) => ({ status: 200, body: { failures: await ctx.server.admin.listFailures(actorOf(ctx), realmOf(ctx), ctx.query) } }),
   }),
 ];
