@@ -69,6 +69,13 @@ describe('admin API authentication and scopes', () => {
     const token2 = await adminToken(t.app, t.server, second);
     await t.server.setClientDisabled('admin', 'ops2', true);
     assert.equal((await get('/realms', token2)).statusCode, 401);
+    // every token of an admin client revoked at once (per-client not-before)
+    const third = await createAdminClient(t.server, 'ops3');
+    const token3 = await adminToken(t.app, t.server, third);
+    assert.equal((await get('/realms', token3)).statusCode, 200);
+    await new Promise((r) => setTimeout(r, 1100)); // iat has second precision
+    await t.server.admin.revokeClientTokens({ id: 'test' }, 'admin', 'ops3');
+    assert.equal((await get('/realms', token3)).statusCode, 401);
   });
 
   it('needs the scope of the operation: 403 insufficient_scope naming it', async () => {

@@ -69,6 +69,8 @@ export async function authenticateAdmin(server: AuthorizationServer, authorizati
   if (await server.storage.revocations.isRevoked(realm.name, claims.jti)) throw unauthorized('invalid_token');
   const client = await server.clients.get(realm.name, claims.client_id);
   if (!client || client.record.disabled) throw unauthorized('invalid_token');
+  // Per-client not-before: every token issued before it was revoked wholesale.
+  if (client.record.notBefore !== undefined && claims.iat * 1000 < client.record.notBefore) throw unauthorized('invalid_token');
   const scopes = new Set(claims.scope.split(' ').filter(Boolean));
   const realms = [...scopes].filter((s) => s.startsWith(REALM_SCOPE_PREFIX)).map((s) => s.slice(REALM_SCOPE_PREFIX.length));
   return { clientId: claims.client_id, jti: claims.jti, scopes, realms: realms.length ? new Set(realms) : undefined };
