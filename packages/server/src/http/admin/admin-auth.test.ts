@@ -85,6 +85,10 @@ describe('admin API authentication and scopes', () => {
     assert.equal(write.statusCode, 403);
     assert.equal(write.headers['www-authenticate'], 'Bearer realm="tessera-admin", error="insufficient_scope", scope="tessera:clients:write"');
     assert.equal(await t.server.storage.clients.get('default', 'nope'), undefined);
+    // the refusal of an authenticated admin is in the audit trail
+    await new Promise((r) => setTimeout(r, 50));
+    const events = (await t.server.admin.listAudit({ id: 'test' }, { type: 'admin.forbidden' })).events;
+    assert.ok(events.some((e) => e.actor.id === 'ops' && e.data.route === '/realms/{realm}/clients' && e.data.scope === 'tessera:clients:write'), JSON.stringify(events));
     assert.equal((await get('/realms/default/keys', reader)).statusCode, 403);
     assert.equal((await get('/realms', reader)).statusCode, 403);
     const keysOnly = await adminToken(t.app, t.server, ops, SCOPES.keysWrite);

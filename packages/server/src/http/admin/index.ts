@@ -62,12 +62,31 @@ export async function adminPlugin(app: FastifyInstance, opts: { server: Authoriz
 }
 
 function handlerOf(server: AuthorizationServer, r: AdminRoute) {
+  const handle = serve(server, r);
   return async (request: FastifyRequest, reply: FastifyReply) => {
     let principal: AdminPrincipal | undefined;
-    if (r.scope) {
-      principal = await authenticateAdmin(server, request.headers.authorization);
-      requireScope(principal, r.scope);
+    try {
+      if (r.scope) {
+        principal = await authenticateAdmin(server, request.headers.authorization);
+        requireScope(principal, r.scope);
+      }
+      return await handle(request, reply, principal);
+    } catch (err) {
+      // An authenticated admin refused (scope or realm) is a security event; unauthenticated
+      // requests are not recorded (anyone could flood the trail with them).
+      if (principal && err instanceof Problem && err.status === 403) {
+        const realm = (request.params as { realm?: string }).realm;
+        void server.admin
+          .recordEvent({ id: principal.clientId, source: request.ip, requestId: request.id }, 'admin.forbidden', null, null, { method: r.method, route: r.path, ...(realm ? { realm: realm.slice(0, 63) } : {}), ...(r.scope ? { scope: r.scope } : {}) })
+          .catch((e: unknown) => request.log.warn({ reqId: request.id, err: String(e) }, 'audit write failed'));
+      }
+      throw err;
     }
+  };
+}
+
+function serve(server: AuthorizationServer, r: AdminRoute) {
+  return async (request: FastifyRequest, reply: FastifyReply, principal: AdminPrincipal | undefined) => {
     const params = r.params.safeParse(request.params ?? {});
     if (!params.success) throw validationProblem('path', params.error);
     const query = r.query.safeParse(request.query ?? {});
