@@ -39,7 +39,7 @@ export function buildApp(server: AuthorizationServer, opts: AppOptions): Fastify
     exposeHeadRoutes: true,
     return503OnClosing: true,
     // Admin paths carry client ids (up to 255 characters, percent-encoded); longer ones get a 400 problem.
-    maxParamLength: 1024,
+    routerOptions: { maxParamLength: 1024 },
   } as never) as unknown as FastifyInstance;
 
   app.removeAllContentTypeParsers();

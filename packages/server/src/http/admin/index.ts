@@ -125,7 +125,7 @@ export function buildAdminApp(server: AuthorizationServer, opts: { logger: Logge
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     return503OnClosing: true,
-    maxParamLength: 1024,
+    routerOptions: { maxParamLength: 1024 },
   } as never) as unknown as FastifyInstance;
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
