@@ -335,7 +335,8 @@ for (const [backendName, makeBackend] of [['memory', memoryBackend], ['sqlite', 
         await Promise.all(trio.flatMap((s, i) => Array.from({ length: 8 }, (_, j) => s.admin.createClient({ id: `admin-${i}` }, 'default', { client_id: `c-${i}-${j}`, scope: 'read' }))));
         const verified = await trio[2]!.admin.verifyAudit(ACTOR);
         assert.equal(verified.ok, true, JSON.stringify(verified));
-        assert.equal((await trio[1]!.admin.listAudit(ACTOR, { type: 'client.created', limit: 1000 })).events.length, 24);
+        const created = (await trio[1]!.admin.listAudit(ACTOR, { type: 'client.created', limit: 1000 })).events;
+        assert.equal(created.filter((e) => e.actor.id.startsWith('admin-')).length, 24);
       });
 
       it('retention prunes old events behind an anchor; the chain still verifies', async () => {
