@@ -330,6 +330,15 @@ for (const [backendName, makeBackend] of [['memory', memoryBackend], ['sqlite', 
         assert.equal(result.first_broken_seq, all[2]!.seq);
       });
 
+      it('three instances writing at once keep one valid chain', { skip: backendName === 'memory' }, async () => {
+        const trio = [await start(baseConfig([])), await start(baseConfig([])), await start(baseConfig([]))];
+        await Promise.all(trio.flatMap((s, i) => Array.from({ length: 8 }, (_, j) => s.admin.createClient({ id: `admin-${i}` }, 'default', { client_id: `c-${i}-${j}`, scope: 'read' }))));
+        const verified = await trio[2]!.admin.verifyAudit(ACTOR);
+        assert.equal(verified.ok, true, JSON.stringify(verified));
+        const created = (await trio[1]!.admin.listAudit(ACTOR, { type: 'client.created', limit: 1000 })).events;
+        assert.equal(created.filter((e) => e.actor.id.startsWith('admin-')).length, 24);
+      });
+
       it('retention prunes old events behind an anchor; the chain still verifies', async () => {
         const server = await start(baseConfig([]));
         await server.admin.createClient(ACTOR, 'default', { client_id: 'old', scope: 'read' });

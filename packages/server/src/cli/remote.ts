@@ -94,7 +94,7 @@ export class RemoteAdmin {
   }
 
   // Results are shaped as the local operations' (AuthorizationServer), so the output is the same.
-  async createClient(realm: string, input: ClientMetadataInput): Promise<ClientWriteResult> {
+  async createClient(realm: string, input: ClientMetadataInput, _actor?: unknown): Promise<ClientWriteResult> {
     const v = (await this.#call('POST', `/realms/${encodeURIComponent(realm)}/clients`, input)) as View & { client_secret?: string };
     return v.client_secret === undefined ? { client: v.client } : { client: v.client, client_secret: v.client_secret };
   }
@@ -111,17 +111,17 @@ export class RemoteAdmin {
     return ((await this.#call('GET', this.#client(realm, id))) as View).client;
   }
 
-  async setClientDisabled(realm: string, id: string, disabled: boolean): Promise<Record<string, unknown>> {
-    return ((await this.#call('POST', this.#client(realm, id, disabled ? '/disable' : '/enable'))) as View).client;
+  async setClientDisabled(realm: string, id: string, disabled: boolean, opts: { revokeTokens?: boolean } = {}): Promise<Record<string, unknown>> {
+    return ((await this.#call('POST', this.#client(realm, id, disabled ? '/disable' : '/enable'), disabled && opts.revokeTokens ? { revoke_tokens: true } : undefined)) as View).client;
   }
 
-  async deleteClient(realm: string, id: string): Promise<void> {
+  async deleteClient(realm: string, id: string, _actor?: unknown): Promise<void> {
     await this.#call('DELETE', this.#client(realm, id));
   }
 
-  async rotateClientSecret(realm: string, id: string): Promise<ClientWriteResult & { client_secret: string }> {
-    // As the local command: the old secret stops at once.
-    const v = (await this.#call('POST', this.#client(realm, id, '/secret/rotate'), { grace_seconds: 0 })) as View & { client_secret: string };
+  async rotateClientSecret(realm: string, id: string, opts: { graceSeconds?: number; revokeTokens?: boolean } = {}): Promise<ClientWriteResult & { client_secret: string }> {
+    // As the local command: the old secret stops at once unless a grace is given.
+    const v = (await this.#call('POST', this.#client(realm, id, '/secret/rotate'), { grace_seconds: opts.graceSeconds ?? 0, ...(opts.revokeTokens ? { revoke_tokens: true } : {}) })) as View & { client_secret: string };
     return { client: v.client, client_secret: v.client_secret };
   }
 
@@ -135,8 +135,8 @@ export class RemoteAdmin {
     return { kid: r.kid, activatesAt: r.activates_at * 1000 };
   }
 
-  async revokeKey(realm: string, kid: string): Promise<void> {
-    await this.#call('POST', `/realms/${encodeURIComponent(realm)}/keys/${encodeURIComponent(kid)}/revoke`);
+  async revokeKey(realm: string, kid: string, opts: { promoteSuccessor?: boolean } = {}): Promise<void> {
+    await this.#call('POST', `/realms/${encodeURIComponent(realm)}/keys/${encodeURIComponent(kid)}/revoke`, opts.promoteSuccessor ? { promote_successor: true } : undefined);
   }
 }
 
@@ -146,9 +146,11 @@ export class RemoteAdmin {
  */
 export function addRemoteOption(program: Command): () => string | undefined {
   let url: string | undefined;
-  for (const group of ['clients', 'keys']) {
+  // Only the commands that go through these operations (the others run on local storage only).
+  const remote: Record<string, string[]> = { clients: ['create', 'list', 'show', 'disable', 'enable', 'delete', 'rotate-secret'], keys: ['list', 'rotate', 'revoke'] };
+  for (const [group, names] of Object.entries(remote)) {
     const parent = program.commands.find((c) => c.name() === group);
-    for (const cmd of parent?.commands ?? []) {
+    for (const cmd of parent?.commands.filter((c) => names.includes(c.name())) ?? []) {
       cmd.addOption(new Option('--url <url>', "a Tessera server's base URL: run against its admin API (credentials from TESSERA_ADMIN_CLIENT_ID and TESSERA_ADMIN_CLIENT_SECRET or TESSERA_ADMIN_PRIVATE_KEY)").env('TESSERA_ADMIN_URL'));
     }
   }

@@ -505,41 +505,52 @@ export class AdminService implements AdminOperations {
     const out: Array<{ realm: string; client_id: string; action: 'created' | 'updated' | 'unchanged'; fields?: string[] }> = [];
     for (const realm of this.#d.config.realms.values()) {
       for (const input of realm.clients) {
-        const fingerprint = input.client_secret === undefined ? undefined : this.#d.kek.fingerprint(`${realm.name}\0${input.client_id}\0${input.client_secret}`, SECRET_FINGERPRINT_PURPOSE);
-        const existing = await this.#d.storage.clients.get(realm.name, input.client_id);
-        const { client_secret: _secret, ...withoutSecret } = input;
-        if (!existing) {
-          const built = await buildClientRecord(realm.name, withoutSecret, { kek: this.#d.kek, now: this.#now(), maxTtlSeconds: realm.tokens.maxTtlSeconds });
-          const declared: NonNullable<ClientRecord['declared']> = { fields: settingsOf(built.record) };
-          if (fingerprint !== undefined) declared.secretFingerprint = fingerprint;
-          await this.#create(actor, realm, input, declared);
-          out.push({ realm: realm.name, client_id: input.client_id, action: 'created' });
-          continue;
+        // Instances starting together race on the same clients: a lost race (the id was just
+        // created, or the version moved) is retried on what the winner wrote.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            out.push(await this.#syncOne(actor, realm, input));
+            break;
+          } catch (err) {
+            if (!(err instanceof AdminError && (err.code === 'conflict' || err.code === 'precondition_failed')) || attempt >= 5) throw err;
+          }
         }
-        // The file's client as settings, built without its secret (no hashing) on top of the stored one.
-        const declaredNow = settingsOf((await buildClientRecord(realm.name, withoutSecret, { kek: this.#d.kek, now: this.#now(), maxTtlSeconds: realm.tokens.maxTtlSeconds, existing })).record);
-        // Only on first adoption (no record of what the file said) is the stored hash consulted.
-        const secretDiffers = existing.declared === undefined && input.client_secret !== undefined ? !(await this.#d.secrets.verify(existing.secretHash, input.client_secret)) : false;
-        const plan = planSync(existing, input, declaredNow, fingerprint, secretDiffers);
-        const sameDeclared = existing.declared !== undefined && canonicalJson(existing.declared) === canonicalJson(plan.declared);
-        if (plan.changed.length === 0 && !plan.secretChanged && sameDeclared) {
-          out.push({ realm: realm.name, client_id: input.client_id, action: 'unchanged' });
-          continue;
-        }
-        const built = await buildClientRecord(realm.name, plan.next, { kek: this.#d.kek, now: this.#now(), maxTtlSeconds: realm.tokens.maxTtlSeconds, existing });
-        this.#keepRuntimeState(existing, built.record, plan.secretChanged);
-        built.record.declared = plan.declared;
-        const fields = [...plan.changed, ...(plan.secretChanged ? ['client_secret'] : [])];
-        if (fields.length === 0) {
-          // Only the record of what the file declares changed (e.g. an upgrade): no announcement needed, still versioned.
-          built.record.updatedAt = Math.max(this.#now(), existing.updatedAt + 1);
-          await this.#d.storage.clients.update(built.record, existing.updatedAt);
-        } else {
-          await this.#commit(actor, 'client.config_applied', existing, built.record, {}, { fields });
-        }
-        out.push({ realm: realm.name, client_id: input.client_id, action: fields.length ? 'updated' : 'unchanged', ...(fields.length ? { fields } : {}) });
       }
     }
     return out;
+  }
+
+  async #syncOne(actor: Actor, realm: RealmConfig, input: ClientMetadataInput): Promise<{ realm: string; client_id: string; action: 'created' | 'updated' | 'unchanged'; fields?: string[] }> {
+    const fingerprint = input.client_secret === undefined ? undefined : this.#d.kek.fingerprint(`${realm.name}\0${input.client_id}\0${input.client_secret}`, SECRET_FINGERPRINT_PURPOSE);
+    const existing = await this.#d.storage.clients.get(realm.name, input.client_id);
+    const { client_secret: _secret, ...withoutSecret } = input;
+    if (!existing) {
+      const built = await buildClientRecord(realm.name, withoutSecret, { kek: this.#d.kek, now: this.#now(), maxTtlSeconds: realm.tokens.maxTtlSeconds });
+      const declared: NonNullable<ClientRecord['declared']> = { fields: settingsOf(built.record) };
+      if (fingerprint !== undefined) declared.secretFingerprint = fingerprint;
+      await this.#create(actor, realm, input, declared);
+      return { realm: realm.name, client_id: input.client_id, action: 'created' };
+    }
+    // The file's client as settings, built without its secret (no hashing) on top of the stored one.
+    const declaredNow = settingsOf((await buildClientRecord(realm.name, withoutSecret, { kek: this.#d.kek, now: this.#now(), maxTtlSeconds: realm.tokens.maxTtlSeconds, existing })).record);
+    // Only on first adoption (no record of what the file said) is the stored hash consulted.
+    const secretDiffers = existing.declared === undefined && input.client_secret !== undefined ? !(await this.#d.secrets.verify(existing.secretHash, input.client_secret)) : false;
+    const plan = planSync(existing, input, declaredNow, fingerprint, secretDiffers);
+    const sameDeclared = existing.declared !== undefined && canonicalJson(existing.declared) === canonicalJson(plan.declared);
+    if (plan.changed.length === 0 && !plan.secretChanged && sameDeclared) {
+      return { realm: realm.name, client_id: input.client_id, action: 'unchanged' };
+    }
+    const built = await buildClientRecord(realm.name, plan.next, { kek: this.#d.kek, now: this.#now(), maxTtlSeconds: realm.tokens.maxTtlSeconds, existing });
+    this.#keepRuntimeState(existing, built.record, plan.secretChanged);
+    built.record.declared = plan.declared;
+    const fields = [...plan.changed, ...(plan.secretChanged ? ['client_secret'] : [])];
+    if (fields.length === 0) {
+      // Only the record of what the file declares changed (e.g. an upgrade): no announcement needed, still versioned.
+      built.record.updatedAt = Math.max(this.#now(), existing.updatedAt + 1);
+      await this.#d.storage.clients.update(built.record, existing.updatedAt);
+    } else {
+      await this.#commit(actor, 'client.config_applied', existing, built.record, {}, { fields });
+    }
+    return { realm: realm.name, client_id: input.client_id, action: fields.length ? 'updated' : 'unchanged', ...(fields.length ? { fields } : {}) };
   }
 }
