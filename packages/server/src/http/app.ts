@@ -12,6 +12,7 @@ import { DEFAULT_REALM, type RealmConfig } from '../core/config/index.ts';
 import { InvalidRequestError, OAuthError, ServerError, StorageUnavailableError, TemporarilyUnavailableError, TooManyAttemptsError } from '../core/errors/index.ts';
 import { parseForm } from '../core/params.ts';
 import { ADMIN_PREFIX, adminPlugin } from './admin/index.ts';
+import { CONSOLE_PREFIX, consolePlugin } from '../console/index.ts';
 import type { Metrics } from './metrics.ts';
 
 export interface AppOptions {
@@ -122,6 +123,7 @@ export function buildApp(server: AuthorizationServer, opts: AppOptions): Fastify
     app.get(`/realms/:realm/.well-known/${doc}`, metadata); // appended, as OpenID discovery does
   }
   if (opts.admin !== false) app.register(adminPlugin, { prefix: ADMIN_PREFIX, server });
+  if (opts.admin !== false) app.register(consolePlugin, { prefix: CONSOLE_PREFIX, server });
   return app;
 }
 

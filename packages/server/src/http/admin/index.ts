@@ -13,6 +13,7 @@ import { ADMIN_PREFIX, buildOpenApiDocument } from './openapi.ts';
 import { Problem, toProblem, validationProblem } from './problem.ts';
 import type { AdminRoute } from './route.ts';
 import { adminRoutes } from './routes.ts';
+import { CONSOLE_PREFIX, consolePlugin } from '../../console/index.ts';
 
 export { ADMIN_PREFIX } from './openapi.ts';
 export { adminRoutes } from './routes.ts';
@@ -131,6 +132,7 @@ export function buildAdminApp(server: AuthorizationServer, opts: { logger: Logge
     reply.header('x-request-id', request.id);
   });
   app.register(adminPlugin, { prefix: ADMIN_PREFIX, server });
+  app.register(consolePlugin, { prefix: CONSOLE_PREFIX, server });
   app.setNotFoundHandler((request, reply) => sendProblem(request, reply, new Problem(404, 'not_found', 'no such endpoint')));
   return app;
 }
