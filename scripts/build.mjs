@@ -64,6 +64,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       if (r.status !== 0) process.exit(r.status ?? 1);
     }
   }
+  const ui = spawnSync(process.execPath, [join(root, 'packages/server/console-ui/build.mjs')], { stdio: 'inherit' }); // the web console (esbuild)
+  if (ui.status !== 0) process.exit(ui.status ?? 1);
   const r = spawnSync(process.execPath, [join(root, 'packages/server/scripts/build.mjs')], { stdio: 'inherit' });
   process.exit(r.status ?? 1);
 }

@@ -33,7 +33,7 @@ function runHarness(args: string[], timeoutMs: number): Promise<{ code: number |
   });
 }
 
-const VARIANTS = ['workers', 'reuse', 'clients_1m', 'postgres', 'soak'];
+const VARIANTS = ['workers', 'reuse', 'clients_1m', 'postgres', 'soak', 'observability'];
 
 describe('bench harness --quick', () => {
   it('runs every server and every Tessera-only scenario once and writes latest.{json,md,svg} to --out', { timeout: 120_000 }, async () => {
@@ -79,6 +79,7 @@ describe('bench harness --quick', () => {
         clients_1m: ['clients_10', 'clients_many', 'clients_many_cold'],
         postgres: ['pg_basic', 'pg_es256', 'pg_redis_es256'],
         soak: ['soak'],
+        observability: ['obs_on_basic', 'obs_off_basic', 'obs_on_pkjwt_es256', 'obs_off_pkjwt_es256'],
       };
       for (const v of report.variants) {
         if (v.id === 'postgres' && v.skipped) continue; // no PostgreSQL here

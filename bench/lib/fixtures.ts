@@ -85,7 +85,7 @@ export function createFixture(): Fixture {
 }
 
 /** Tessera's configuration file (YAML) for this fixture. */
-export function tesseraConfigYaml(f: Fixture, opts: { issuer: string; port: number; storageUrl: string; basicClient?: Record<string, unknown> | undefined }): string {
+export function tesseraConfigYaml(f: Fixture, opts: { issuer: string; port: number; storageUrl: string; basicClient?: Record<string, unknown> | undefined; extra?: Record<string, unknown> | undefined }): string {
   const secretClient = (c: SecretClient, extra: Record<string, unknown> = {}) => ({
     client_id: c.client_id,
     client_secret: c.secret,
@@ -95,6 +95,7 @@ export function tesseraConfigYaml(f: Fixture, opts: { issuer: string; port: numb
     ...extra,
   });
   const config = {
+    ...opts.extra,
     issuer: opts.issuer,
     listen: { host: '127.0.0.1', port: opts.port },
     storage: { url: opts.storageUrl },

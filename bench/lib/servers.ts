@@ -140,6 +140,8 @@ export interface TesseraVariant {
   seedSqlite?: string;
   /** Extra settings of the Basic client (e.g. token_reuse: true). */
   basicClient?: Record<string, unknown>;
+  /** Extra top-level settings of the config file (e.g. metrics, management). */
+  config?: Record<string, unknown>;
 }
 
 export interface StartOptions {
@@ -173,7 +175,7 @@ export async function startServer(name: ServerName, opts: StartOptions): Promise
     const configFile = join(dir, 'tessera.yaml');
     sqlitePath = v.storageUrl ? undefined : join(dir, 'tessera.db');
     if (v.seedSqlite && sqlitePath) copyFileSync(v.seedSqlite, sqlitePath);
-    writeFileSync(configFile, tesseraConfigYaml(opts.fixture, { issuer: origin, port, storageUrl: v.storageUrl ?? `sqlite:${sqlitePath}`, basicClient: v.basicClient }));
+    writeFileSync(configFile, tesseraConfigYaml(opts.fixture, { issuer: origin, port, storageUrl: v.storageUrl ?? `sqlite:${sqlitePath}`, basicClient: v.basicClient, extra: v.config }));
     // As `npm start` and the bin's shebang run it (small young generation, see docs/performance.md).
     args = [...(opts.nodeFlags ?? []), '--max-semi-space-size=2', join(ROOT, 'packages/server/bin/tessera.mjs'), 'serve', '--config', configFile, ...(v.workers ? ['--workers', String(v.workers)] : [])];
     fromDist = tesseraDistIsFresh();

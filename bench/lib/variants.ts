@@ -17,7 +17,7 @@ import { BenchCheckError, checkScenario, requestFor, SCENARIOS, type Scenario, t
 import { DEFAULT_PG_URL, DEFAULT_REDIS_URL, freshSchema, pgDropSchema, pgRowCounts, pgUnavailable, redisKeys, redisUnavailable, tesseraRedisPrefix } from './pg.ts';
 import { basicHeader, memoryOf, send, startServer, stopServer, type RunningServer, type ServerName, type TesseraVariant } from './servers.ts';
 
-export type VariantId = 'workers' | 'reuse' | 'clients_1m' | 'postgres' | 'soak';
+export type VariantId = 'workers' | 'reuse' | 'clients_1m' | 'postgres' | 'soak' | 'observability';
 
 export interface VariantDef {
   id: VariantId;
@@ -30,6 +30,7 @@ export const VARIANTS: readonly VariantDef[] = [
   { id: 'clients_1m', label: '1,000,000 registered clients (SQLite, client_secret_basic)' },
   { id: 'postgres', label: 'PostgreSQL storage (and Redis replay store)' },
   { id: 'soak', label: 'soak: client_secret_basic on SQLite, memory and database growth' },
+  { id: 'observability', label: 'metrics (Prometheus) and management listener on vs off (basic, private_key_jwt ES256)' },
 ];
 
 export interface VariantOptions {
@@ -229,6 +230,38 @@ function safeComm(pid: number): string {
   } catch {
     return '';
   }
+}
+
+// ---- observability (issue 9) ----------------------------------------------------------------------
+
+/**
+ * The same build with metrics and the management listener on (the default) and off, for
+ * client_secret_basic and private_key_jwt ES256; the arms' runs interleave (on, off, on, off …).
+ * Failure recording is on in every arm: it has no switch, and it runs only for refused requests.
+ */
+async function observability(ctx: Ctx): Promise<VariantResult> {
+  // Throttling off in both arms: a run that outlives its pre-made assertions repeats some (replays),
+  // and the throttle would then refuse the rest.
+  const on = { metrics: { enabled: true }, management: { listen: { host: '127.0.0.1', port: 0 } }, throttle: { max_failures: 0 } };
+  const off = { metrics: { enabled: false }, management: { listen: false }, throttle: { max_failures: 0 } };
+  const specs: ArmSpec[] = [];
+  for (const scenario of ['basic', 'pkjwt_es256'] as const) {
+    specs.push({ id: `obs_on_${scenario}`, label: `metrics on, ${scenario}`, setup: 'metrics.enabled: true, management listener on (defaults), SQLite', server: 'tessera', scenario, tessera: { config: on } });
+    specs.push({ id: `obs_off_${scenario}`, label: `metrics off, ${scenario}`, setup: 'metrics.enabled: false, management.listen: false, SQLite', server: 'tessera', scenario, tessera: { config: off } });
+  }
+  const arms = await runArms(ctx, specs, armOptions(ctx));
+  const arm = (id: string) => arms.find((a) => a.id === id);
+  const target = { min: 0.95, text: 'at most 5 % fewer tokens/s' };
+  return {
+    id: 'observability',
+    label: VARIANTS.find((v) => v.id === 'observability')!.label,
+    arms,
+    ratios: [
+      ratio('metrics on / off, client_secret_basic (tokens/s)', medianOf(arm('obs_on_basic')), medianOf(arm('obs_off_basic')), target),
+      ratio('metrics on / off, private_key_jwt ES256 (tokens/s)', medianOf(arm('obs_on_pkjwt_es256')), medianOf(arm('obs_off_pkjwt_es256')), target),
+    ],
+    facts: [{ label: 'failure recording', value: 'on in every arm (it has no switch; it only runs for refused requests)' }],
+  };
 }
 
 // ---- token reuse --------------------------------------------------------------------------------
@@ -482,6 +515,8 @@ export async function runVariant(ctx: Ctx, id: VariantId, vo: VariantOptions): P
       return postgresVariant(ctx, vo);
     case 'soak':
       return soak(ctx, vo);
+    case 'observability':
+      return observability(ctx);
   }
 }
 

@@ -13,11 +13,19 @@ import { serve } from './serve.ts';
 import { tokenCommand } from './token.ts';
 import { EXIT, OperatorError, reportFailure, wholeNumber } from './exit.ts';
 import { importKeycloak } from './import-keycloak.ts';
+import { cliActor, registerAdminCommands } from './admin-commands.ts';
+import { adminCommand } from './admin.ts';
+import { addRemoteOption, RemoteAdmin } from './remote.ts';
+
+/** Set while a command runs with --url: its admin operations go to that server's admin API. */
+let remoteUrl: () => string | undefined = () => undefined;
 
 const out = (value: unknown): void => void process.stdout.write(JSON.stringify(value, null, 2) + "\n");
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 async function withRuntime<T>(configFile: string | undefined, fn: (rt: Runtime) => Promise<T>): Promise<T> {
+  const url = remoteUrl();
+  if (url !== undefined) return fn({ server: await RemoteAdmin.fromEnv(url) } as unknown as Runtime);
   const rt = await openRuntime(configFile, { bootstrap: false });
   try {
     return await fn(rt);
@@ -107,7 +115,7 @@ export function buildCli(): Command {
         put('access_token_ttl', o.ttl);
         put('may_introspect', o.mayIntrospect);
         const metadata: ClientMetadataInput = AuthorizationServer.parseClientMetadata(input);
-        out(await rt.server.createClient(o.realm, metadata));
+        out(await rt.server.createClient(o.realm, metadata, cliActor()));
       }),
     );
   clients
@@ -127,19 +135,25 @@ export function buildCli(): Command {
       .command(`${name} <client_id>`)
       .addOption(configOpt())
       .addOption(realmOpt())
-      .action((id, o) => withRuntime(o.config, async (rt) => out(await rt.server.setClientDisabled(o.realm, id, disabled))));
+      .option('--revoke-tokens', 'also make every token issued so far inactive')
+      .action((id, o) => withRuntime(o.config, async (rt) => out(await rt.server.setClientDisabled(o.realm, id, disabled, { revokeTokens: Boolean(o.revokeTokens), actor: cliActor() }))));
   }
   clients
     .command('delete <client_id>')
     .addOption(configOpt())
     .addOption(realmOpt())
-    .action((id, o) => withRuntime(o.config, async (rt) => out({ deleted: (await rt.server.deleteClient(o.realm, id), id) })));
+    .action((id, o) => withRuntime(o.config, async (rt) => out({ deleted: (await rt.server.deleteClient(o.realm, id, cliActor()), id) })));
   clients
     .command('rotate-secret <client_id>')
-    .description('issue a new secret (printed once); the old one stops working')
+    .description('issue a new secret (printed once); the old one stops working at once, or after --grace seconds')
     .addOption(configOpt())
     .addOption(realmOpt())
-    .action((id, o) => withRuntime(o.config, async (rt) => out(await rt.server.rotateClientSecret(o.realm, id))));
+    .option('--grace <seconds>', 'the old secret keeps working this long (default 0)', (v) => {
+      if (!/^\d+$/.test(v)) throw new TypeError(`--grace: whole seconds, got ${JSON.stringify(v)}`);
+      return Number(v);
+    })
+    .option('--revoke-tokens', 'also make every token issued so far inactive')
+    .action((id, o) => withRuntime(o.config, async (rt) => out(await rt.server.rotateClientSecret(o.realm, id, { graceSeconds: o.grace ?? 0, revokeTokens: Boolean(o.revokeTokens), actor: cliActor() }))));
 
   const keys = program.command('keys').description('manage signing keys');
   keys
@@ -155,7 +169,7 @@ export function buildCli(): Command {
     .option('--now', 'sign with the new key at once (skip pre-publication)')
     .action((o) =>
       withRuntime(o.config, async (rt) => {
-        const r = await rt.server.rotateKeys(o.realm, { immediate: Boolean(o.now) });
+        const r = await rt.server.rotateKeys(o.realm, { immediate: Boolean(o.now), actor: cliActor() });
         out({ kid: r.kid, activatesAt: new Date(r.activatesAt).toISOString() });
       }),
     );
@@ -192,12 +206,17 @@ export function buildCli(): Command {
 
   keys
     .command('revoke <kid>')
-    .description('withdraw a key at once (compromise): unpublished and never used again; rotate first')
+    .description('withdraw a key at once (compromise): unpublished and never used again; refused while it is the only key that can sign')
     .addOption(configOpt())
     .addOption(realmOpt())
-    .action((kid, o) => withRuntime(o.config, async (rt) => out({ revoked: (await rt.server.revokeKey(o.realm, kid), kid) })));
+    .option('--promote', 'when its successor is only pre-published, make the successor sign at once')
+    .action((kid, o) => withRuntime(o.config, async (rt) => out({ revoked: (await rt.server.revokeKey(o.realm, kid, { promoteSuccessor: Boolean(o.promote), actor: cliActor() }), kid) })));
+
+  registerAdminCommands(program);
 
   tokenCommand(program);
+  adminCommand(program);
+  remoteUrl = addRemoteOption(program);
   return program;
 }
 

@@ -16,6 +16,7 @@ import { createSqliteStorage } from '../storage/sqlite/index.ts';
 import { createMemoryRateLimiter } from '../core/limits/memory-rate-limiter.ts';
 import { StorageUnavailableError } from '../core/errors/index.ts';
 import { EXIT, OperatorError, configSyntaxError, dataDirError, describeStorage, storageStartError } from './exit.ts';
+import type { Metrics } from '../http/metrics.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -67,6 +68,15 @@ export function loadConfig(file: string | undefined, env: Env = process.env, ove
   set('storage', 'wait_at_start', whole('TESSERA_STORAGE_WAIT', env.TESSERA_STORAGE_WAIT));
   set('log', 'level', env.TESSERA_LOG_LEVEL);
   set('kek', 'file', env.TESSERA_KEK_FILE);
+  const hostPort = (name: string, value: string | undefined) => {
+    if (value === undefined) return undefined;
+    const m = /^(?:(.+):)?(\d{1,5})$/.exec(value);
+    if (!m) throw new OperatorError(EXIT.config, `${name}: expected [host:]port, got ${value}`);
+    return { ...(m[1] ? { host: m[1] } : {}), port: Number(m[2]) };
+  };
+  const management = env.TESSERA_MANAGEMENT_LISTEN;
+  if (management !== undefined) set('management', 'listen', management === 'off' || management === 'false' ? false : hostPort('TESSERA_MANAGEMENT_LISTEN', management));
+  set('admin', 'listen', hostPort('TESSERA_ADMIN_LISTEN', env.TESSERA_ADMIN_LISTEN));
   if (env.TESSERA_DEMO_CLIENT !== undefined) set(undefined, 'demo_client', env.TESSERA_DEMO_CLIENT !== 'false' && env.TESSERA_DEMO_CLIENT !== '0');
   try {
     return resolveConfig(raw);
@@ -150,10 +160,11 @@ export interface Runtime {
 }
 
 /** Opens storage and builds the core facade; `bootstrap` upserts the clients the config declares. */
-export async function openRuntime(configFile: string | undefined, opts: { bootstrap: boolean; overrides?: ConfigOverrides }): Promise<Runtime> {
+export async function openRuntime(configFile: string | undefined, opts: { bootstrap: boolean; overrides?: ConfigOverrides; metrics?: Metrics | undefined }): Promise<Runtime> {
   const config = loadConfig(configFile, process.env, opts.overrides);
   const kek = loadKek(config);
-  const storage = await openStorage(config.storageUrl, config.redisUrl, config.storageWaitAtStartSeconds, (message) => process.stderr.write(`tessera: ${message}\n`));
+  const opened = await openStorage(config.storageUrl, config.redisUrl, config.storageWaitAtStartSeconds, (message) => process.stderr.write(`tessera: ${message}\n`));
+  const storage = opts.metrics ? opts.metrics.instrumentStorage(opened) : opened;
   // With Redis, failed-authentication counts are shared by every instance; else per process.
   const limiter = storage.limiter ?? createMemoryRateLimiter();
   const close = async () => {
@@ -161,7 +172,8 @@ export async function openRuntime(configFile: string | undefined, opts: { bootst
     await storage.close();
   };
   try {
-    const server = await AuthorizationServer.create({ config, storage, kek, limiter, bootstrap: opts.bootstrap });
+    const server = await AuthorizationServer.create({ config, storage, kek, limiter, bootstrap: opts.bootstrap, ...(opts.metrics ? { observer: opts.metrics.observer } : {}) });
+    opts.metrics?.bind(server);
     return {
       config,
       storage,

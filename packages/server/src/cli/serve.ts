@@ -4,10 +4,14 @@
  * stop accepting, finish in-flight requests, close storage, exit 0 (bounded by a deadline).
  */
 import cluster from 'node:cluster';
+import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../http/app.ts';
 import { closeGracefully } from '../http/connections.ts';
+import { buildAdminApp } from '../http/admin/index.ts';
+import { buildManagementApp } from '../http/management.ts';
+import { Metrics } from '../http/metrics.ts';
 import { DEFAULT_REALM } from '../core/config/index.ts';
-import { createLogger, openRuntime, type Runtime } from './runtime.ts';
+import { createLogger, loadConfig, openRuntime, type Runtime } from './runtime.ts';
 import { listenError } from './exit.ts';
 
 export const DEMO_CLIENT_ID = 'demo-client';
@@ -27,12 +31,15 @@ export async function serve(configFile: string | undefined, opts: ServeOptions =
 
   const started = performance.now();
   // In a cluster the primary has migrated, created keys and bootstrapped clients already.
-  const runtime = await openRuntime(configFile, { bootstrap: cluster.isPrimary, overrides: { port: opts.port ?? workerPort() } });
+  const overrides = { port: opts.port ?? workerPort() };
+  const preview = loadConfig(configFile, process.env, overrides);
+  const metrics = preview.metrics.enabled ? new Metrics({ perClient: preview.metrics.perClient }) : undefined;
+  const runtime = await openRuntime(configFile, { bootstrap: cluster.isPrimary, overrides, metrics });
   const { config, server } = runtime;
   const logger = createLogger(config.logLevel);
   if (cluster.isPrimary) await ensureDemoClient(runtime);
 
-  const app = buildApp(server, { logger });
+  const app = buildApp(server, { logger, admin: config.admin.listen === undefined, metrics });
   try {
     await app.listen({ host: config.listen.host, port: config.listen.port });
   } catch (err) {
@@ -43,6 +50,34 @@ export async function serve(configFile: string | undefined, opts: ServeOptions =
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.listen.port;
   logger.info({ issuer: config.issuer, host: config.listen.host, port, storage: runtime.storage.kind, startupMs: Math.round(performance.now() - started) }, 'tessera listening');
+
+  const extra: FastifyInstance[] = [];
+  if (config.admin.listen) {
+    const adminApp = buildAdminApp(server, { logger });
+    metrics?.instrument(adminApp);
+    try {
+      await adminApp.listen(config.admin.listen);
+    } catch (err) {
+      // The admin listener was asked for explicitly: no serving without it.
+      await Promise.all([adminApp.close(), app.close()]).catch(() => {});
+      await runtime.close().catch(() => {});
+      throw listenError(err, config.admin.listen.host, config.admin.listen.port);
+    }
+    extra.push(adminApp);
+    logger.info({ host: config.admin.listen.host, port: listeningPort(adminApp) }, 'admin API listening');
+  }
+  if (config.management.listen) {
+    // The management port is not worth refusing to serve tokens for: a bind failure is logged.
+    const mgmt = buildManagementApp(server, { logger, metrics });
+    try {
+      await mgmt.listen(config.management.listen);
+      extra.push(mgmt);
+      logger.info({ host: config.management.listen.host, port: listeningPort(mgmt) }, 'management listening (/metrics, /healthz, /readyz)');
+    } catch (err) {
+      logger.error({ err: String(err), ...config.management.listen }, 'management listener could not start; serving without it');
+      await mgmt.close().catch(() => undefined);
+    }
+  }
 
   const purge = setInterval(() => void server.purgeExpired().catch((err) => logger.warn({ err: String(err) }, 'purge failed')), 60_000);
   purge.unref();
@@ -59,7 +94,7 @@ export async function serve(configFile: string | undefined, opts: ServeOptions =
     deadline.unref();
     clearInterval(purge);
     try {
-      await closeGracefully(app, config.httpLimits.shutdownGraceMs);
+      await Promise.all([app, ...extra].map((a) => closeGracefully(a, config.httpLimits.shutdownGraceMs)));
       await runtime.close();
       logger.info('stopped');
       logger.flush?.();
@@ -71,6 +106,11 @@ export async function serve(configFile: string | undefined, opts: ServeOptions =
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+function listeningPort(app: FastifyInstance): number | undefined {
+  const a = app.server.address();
+  return typeof a === 'object' && a ? a.port : undefined;
 }
 
 /** Creates the demo client on a fresh install (no client in the default realm), printing it once. */

@@ -2,6 +2,7 @@
  * createAuthorizationServer: the only place where the core is composed. The HTTP layer, the CLI and
  * tests talk to the core through this facade only.
  */
+import { randomUUID } from 'node:crypto';
 import type { AuthorizationServerMetadata, IntrospectionResponse, TokenResponse } from '../shared/oauth.ts';
 import type { ResolvedConfig, RealmConfig, ClientMetadataInput } from './config/index.ts';
 import { clientMetadataSchema, formatIssues } from './config/index.ts';
@@ -14,8 +15,8 @@ import { systemClock } from './ports/index.ts';
 import type { KeyEncryptionKey } from './crypto/kek.ts';
 import { ClientRegistry } from './clients/registry.ts';
 import { RemoteJwksCache } from './clients/remote-jwks.ts';
-import { SecretVerifier, generateSecret } from './clients/secrets.ts';
-import { applySecret, buildClientRecord, toClientMetadata } from './clients/metadata.ts';
+import { SecretVerifier } from './clients/secrets.ts';
+import { buildClientRecord, toClientMetadata } from './clients/metadata.ts';
 import { authenticateClient, type AuthDeps, type AuthenticatedClient } from './client-auth/index.ts';
 import { normaliseParams, type RawParams } from './params.ts';
 import * as clientCredentials from './grants/client-credentials.ts';
@@ -26,6 +27,19 @@ import { introspect, type IntrospectDeps } from './introspection/introspect.ts';
 import { revoke } from './revocation/revoke.ts';
 import { buildMetadata } from './metadata/metadata.ts';
 import { exportState, importState, type ExportDocument, type ImportSummary } from './transfer.ts';
+import { OAuthError } from './errors/index.ts';
+import { AdminService } from './admin/admin-service.ts';
+import { FailureRecorder, SECURITY_REASONS, type FailureLimits } from './admin/failures.ts';
+import { claimedIdentity } from './admin/claimed.ts';
+import { SYSTEM_ACTOR, type Actor } from './admin/types.ts';
+import { auditHash } from './admin/audit.ts';
+
+/** Who runs an admin method of AuthorizationServer called without an actor (local tools, tests). */
+export const LOCAL_ACTOR: Actor = Object.freeze({ id: 'local' });
+/** Default retention of the audit trail (days). */
+export const AUDIT_RETENTION_DAYS = 90;
+/** How often scheduled key rotation is checked (ms). */
+const ROTATION_CHECK_MS = 60_000;
 
 export interface EndpointRequest {
   realm: RealmConfig;
@@ -48,6 +62,17 @@ export interface ServerOptions {
    * configuration declares. The CLI's admin commands skip them and only load.
    */
   bootstrap?: boolean;
+  /** Recorded authentication failures: bounds and flush interval (tests shorten it). */
+  failureLimits?: Partial<FailureLimits>;
+  /** Identifies this instance for cluster leases (default: random). */
+  instanceId?: string;
+  /** Told of issued tokens and jwks_uri fetches (metrics); must be cheap and never throw. */
+  observer?: ServerObserver;
+}
+
+export interface ServerObserver {
+  tokenIssued(realm: string, method: string, clientId: string): void;
+  jwksFetched(ok: boolean, seconds: number): void;
 }
 
 /** Safety-net reload of signing keys; changes normally arrive through the change feed at once. */
@@ -69,6 +94,11 @@ export class AuthorizationServer {
   readonly clock: Clock;
   readonly keys: KeyManager;
   readonly clients: ClientRegistry;
+  /** The admin operations (issue 9): CLI, admin API and tests call these. */
+  readonly admin: AdminService;
+  /** Buffers refused requests and writes them in batches (off the request path). */
+  readonly failures: FailureRecorder;
+  readonly instanceId: string;
   readonly #kek: KeyEncryptionKey;
   readonly #auth: AuthDeps;
   readonly #reuse = new TokenReuseCache();
@@ -76,18 +106,21 @@ export class AuthorizationServer {
   readonly #introspectDeps: IntrospectDeps;
   readonly #metadata = new Map<string, AuthorizationServerMetadata>();
   #stopKeyRefresh: (() => void) | undefined;
+  readonly #observer: ServerObserver | undefined;
+  #rotationTimer: NodeJS.Timeout | undefined;
 
   private constructor(opts: ServerOptions) {
     this.config = opts.config;
     this.storage = opts.storage;
     this.clock = opts.clock ?? systemClock;
     this.#kek = opts.kek;
+    this.#observer = opts.observer;
     this.keys = new KeyManager({ store: opts.storage.keys, kek: opts.kek, clock: this.clock, realms: opts.config.realms, changes: opts.storage.changes });
     this.clients = new ClientRegistry({ store: opts.storage.clients, kek: opts.kek, clock: this.clock, ttlSeconds: opts.config.clientCacheSeconds, changes: opts.storage.changes });
     this.#auth = {
       clients: this.clients,
       secrets: new SecretVerifier({ kdf: opts.config.kdf }),
-      remoteJwks: new RemoteJwksCache(opts.config.jwksFetch, this.clock),
+      remoteJwks: new RemoteJwksCache(opts.config.jwksFetch, this.clock, opts.observer && ((ok, s) => opts.observer!.jwksFetched(ok, s))),
       replay: opts.storage.replay,
       clock: this.clock,
       throttle: new AuthThrottle(opts.limiter ?? createMemoryRateLimiter({ clock: this.clock, maxKeys: opts.config.throttle.maxKeys }), opts.config.throttle, this.clock),
@@ -99,6 +132,22 @@ export class AuthorizationServer {
     opts.storage.changes.subscribe((e) => {
       if (e.kind !== 'client' || !this.config.realms.has(e.realm)) return;
       void this.storage.clients.get(e.realm, e.id).then((r) => r && this.#addClientScopes(e.realm, r.scopes), () => undefined);
+    });
+    this.instanceId = opts.instanceId ?? randomUUID();
+    this.failures = new FailureRecorder(opts.storage.failures, opts.failureLimits);
+    this.failures.onFlushed = (batch) => this.#auditSecurityFailures(batch);
+    this.admin = new AdminService({
+      config: opts.config,
+      storage: opts.storage,
+      kek: opts.kek,
+      clock: this.clock,
+      clients: this.clients,
+      keys: this.keys,
+      secrets: this.#auth.secrets,
+      jwksFetch: opts.config.jwksFetch,
+      failures: this.failures,
+      onRevoked: (jti) => this.#reuse.forgetJti(jti),
+      onClientWritten: (realm, scopes) => this.#addClientScopes(realm, scopes),
     });
   }
 
@@ -139,9 +188,9 @@ export class AuthorizationServer {
     void warmDummyKeys().catch(() => undefined);
     if (opts.bootstrap !== false) {
       server.#stopKeyRefresh = server.keys.startRefresh(KEY_REFRESH_MS);
-      for (const realm of opts.config.realms.values()) {
-        for (const c of realm.clients) await server.upsertClient(realm.name, c);
-      }
+      // Applies only what the file changed since the last start; never undoes an operator's action.
+      await server.admin.syncDeclaredClients();
+      server.#startScheduledRotation();
     }
     return server;
   }
@@ -154,19 +203,39 @@ export class AuthorizationServer {
 
   /** POST /oauth2/token, as a list of steps (RFC 6749 §3.2, §4.4). */
   async token(req: EndpointRequest): Promise<TokenResponse> {
+    try {
+      return await this.#token(req);
+    } catch (err) {
+      this.#recordFailure('token', req, err);
+      throw err;
+    }
+  }
+
+  async #token(req: EndpointRequest): Promise<TokenResponse> {
     const { single, lists } = normaliseParams(req.params, TOKEN_PARAMS, ['resource']);
     const authenticated = await this.#authenticate(req, single);
     const grantType = single.get('grant_type');
     if (grantType === undefined) throw new InvalidRequestError('grant_type is required').because('grant_type_missing');
     if (grantType !== clientCredentials.grantType) throw new UnsupportedGrantTypeError(`grant_type ${quoteSafe(grantType)} is not supported`).because('grant_type_unsupported', { got: grantType.slice(0, 100) });
-    return clientCredentials.handleClientCredentials(
+    const issued = await clientCredentials.handleClientCredentials(
       { realm: req.realm, client: authenticated.client, scope: single.get('scope'), resources: lists.get('resource') },
       this.#grantDeps,
     );
+    this.#observer?.tokenIssued(req.realm.name, authenticated.client.record.tokenEndpointAuthMethod, authenticated.client.record.clientId);
+    return issued;
   }
 
   /** POST /oauth2/introspect (RFC 7662). */
   async introspect(req: EndpointRequest): Promise<IntrospectionResponse> {
+    try {
+      return await this.#introspect(req);
+    } catch (err) {
+      this.#recordFailure('introspect', req, err);
+      throw err;
+    }
+  }
+
+  async #introspect(req: EndpointRequest): Promise<IntrospectionResponse> {
     const { single } = normaliseParams(req.params, TOKEN_INPUT_PARAMS);
     const caller = await this.#authenticate(req, single);
     const token = single.get('token');
@@ -176,6 +245,66 @@ export class AuthorizationServer {
 
   /** POST /oauth2/revoke (RFC 7009). */
   async revoke(req: EndpointRequest): Promise<void> {
+    try {
+      return await this.#revoke(req);
+    } catch (err) {
+      this.#recordFailure('revoke', req, err);
+      throw err;
+    }
+  }
+
+  /** Counts a refused request (an OAuthError) for the failure record: in memory, written later in a batch. */
+  #recordFailure(endpoint: 'token' | 'introspect' | 'revoke', req: EndpointRequest, err: unknown): void {
+    if (!(err instanceof OAuthError)) return;
+    const claimed = claimedIdentity(req.params, req.authorization);
+    this.failures.record({
+      realm: req.realm.name,
+      clientId: claimed.clientId,
+      endpoint,
+      method: claimed.method,
+      source: req.source ?? null,
+      error: err.error,
+      reason: err.reason ?? 'unspecified',
+      facts: (err.facts as Record<string, unknown> | undefined) ?? {},
+      at: this.clock.now(),
+    });
+  }
+
+  /** Security events among flushed failures (replayed assertions, throttling) go to the audit trail, aggregated. */
+  async #auditSecurityFailures(batch: import('./ports/index.ts').AuthFailureRecord[]): Promise<void> {
+    const events = batch
+      .filter((f) => SECURITY_REASONS.has(f.reason))
+      .map((f) => ({
+        at: f.lastSeen,
+        type: `security.${f.reason}`,
+        realm: f.realm,
+        clientId: f.clientId,
+        actor: { id: 'system', ...(f.source !== null ? { source: f.source } : {}) },
+        data: { endpoint: f.endpoint, error: f.error, count: f.count, first_seen: f.firstSeen / 1000, last_seen: f.lastSeen / 1000, facts: f.facts },
+      }));
+    if (events.length > 0) await this.storage.audit.append(events, auditHash);
+  }
+
+  #startScheduledRotation(): void {
+    if (![...this.config.realms.values()].some((r) => r.keys.rotateEverySeconds !== undefined)) return;
+    this.#rotationTimer = setInterval(() => void this.runScheduledRotation().catch(() => undefined), ROTATION_CHECK_MS);
+    this.#rotationTimer.unref();
+  }
+
+  /**
+   * Rotates the keys of realms whose newest key is older than keys.rotate_every — once per
+   * cluster: the instance holding the realm's lease does it. Resolves the realms rotated here.
+   */
+  async runScheduledRotation(): Promise<string[]> {
+    const rotated = await this.keys.rotateDue((realm) => this.storage.leases.acquire(`key-rotation:${realm}`, this.instanceId, 5 * 60_000, this.clock.now()));
+    for (const realm of rotated) {
+      const newest = this.keys.describe(realm).at(-1);
+      await this.admin.audit(SYSTEM_ACTOR, 'key.rotated', realm, null, { kid: newest?.kid, scheduled: true, instance: this.instanceId });
+    }
+    return rotated;
+  }
+
+  async #revoke(req: EndpointRequest): Promise<void> {
     const { single } = normaliseParams(req.params, TOKEN_INPUT_PARAMS);
     const caller = await this.#authenticate(req, single);
     const token = single.get('token');
@@ -219,19 +348,16 @@ export class AuthorizationServer {
     await this.storage.changes.publish({ realm, kind: 'client', id: clientId });
   }
 
-  /** Registers a new client; a taken client_id is a conflict. */
-  async createClient(realmName: string, input: ClientMetadataInput): Promise<ClientWriteResult> {
-    const realm = this.#realmOrThrow(realmName);
-    const built = await buildClientRecord(realm.name, input, { kek: this.#kek, now: this.clock.now(), maxTtlSeconds: realm.tokens.maxTtlSeconds, scopeCatalogue: realm.scopes.map((x) => x.name) });
-    if (!(await this.storage.clients.create(built.record))) throw new AdminError('conflict', `client ${input.client_id} already exists in realm ${realm.name}`);
-    await this.#changed(realm.name, built.record.clientId);
-    this.#addClientScopes(realm.name, built.record.scopes);
-    return built.generatedSecret === undefined ? { client: toClientMetadata(built.record) } : { client: toClientMetadata(built.record), client_secret: built.generatedSecret };
+  /** Registers a new client; a taken client_id is a conflict. (Facade of admin.createClient, which checks the scope catalogue.) */
+  async createClient(realmName: string, input: ClientMetadataInput, actor: Actor = LOCAL_ACTOR): Promise<ClientWriteResult> {
+    const created = await this.admin.createClient(actor, realmName, input);
+    return created.client_secret === undefined ? { client: created.client } : { client: created.client, client_secret: created.client_secret };
   }
 
   /**
-   * Creates or replaces a client (declarative bootstrap). A secret given in clear that matches the
-   * stored hash keeps the hash, so restarts don't re-hash; no secret keeps the stored one.
+   * Creates or replaces a client (import tools). A secret given in clear that matches the stored
+   * hash keeps the hash, so repeated runs don't re-hash; no secret keeps the stored one. The
+   * server's start-up uses admin.syncDeclaredClients instead, which never undoes runtime state.
    */
   async upsertClient(realmName: string, input: ClientMetadataInput): Promise<ClientWriteResult> {
     const realm = this.#realmOrThrow(realmName);
@@ -242,6 +368,10 @@ export class AuthorizationServer {
       effective = rest;
     }
     const built = await buildClientRecord(realm.name, effective, { kek: this.#kek, now: this.clock.now(), maxTtlSeconds: realm.tokens.maxTtlSeconds, scopeCatalogue: realm.scopes.map((x) => x.name), ...(existing ? { existing } : {}) });
+    if (existing) {
+      built.record.updatedAt = Math.max(built.record.updatedAt, existing.updatedAt + 1);
+      if (existing.notBefore !== undefined) built.record.notBefore = existing.notBefore;
+    }
     await this.storage.clients.put(built.record);
     await this.#changed(realm.name, built.record.clientId);
     this.#addClientScopes(realm.name, built.record.scopes);
@@ -249,10 +379,7 @@ export class AuthorizationServer {
   }
 
   async getClient(realmName: string, clientId: string): Promise<Record<string, unknown>> {
-    const realm = this.#realmOrThrow(realmName);
-    const record = await this.storage.clients.get(realm.name, clientId);
-    if (!record) throw new AdminError('not_found', `no client ${clientId} in realm ${realm.name}`);
-    return toClientMetadata(record);
+    return (await this.admin.getClient(LOCAL_ACTOR, realmName, clientId)).client;
   }
 
   async listClients(realmName: string, options: { after?: string; limit?: number } = {}): Promise<Record<string, unknown>[]> {
@@ -260,45 +387,35 @@ export class AuthorizationServer {
     return (await this.storage.clients.list(realm.name, options)).map(toClientMetadata);
   }
 
-  async setClientDisabled(realmName: string, clientId: string, disabled: boolean): Promise<Record<string, unknown>> {
-    const realm = this.#realmOrThrow(realmName);
-    const record = await this.storage.clients.get(realm.name, clientId);
-    if (!record) throw new AdminError('not_found', `no client ${clientId} in realm ${realm.name}`);
-    const updated = { ...record, disabled, updatedAt: this.clock.now() };
-    await this.storage.clients.put(updated);
-    await this.#changed(realm.name, clientId);
-    return toClientMetadata(updated);
+  async setClientDisabled(realmName: string, clientId: string, disabled: boolean, opts: { revokeTokens?: boolean; actor?: Actor } = {}): Promise<Record<string, unknown>> {
+    return (await this.admin.setClientDisabled(opts.actor ?? LOCAL_ACTOR, realmName, clientId, disabled, { revokeTokens: opts.revokeTokens })).client;
   }
 
-  async deleteClient(realmName: string, clientId: string): Promise<void> {
-    const realm = this.#realmOrThrow(realmName);
-    if (!(await this.storage.clients.delete(realm.name, clientId))) throw new AdminError('not_found', `no client ${clientId} in realm ${realm.name}`);
-    await this.#changed(realm.name, clientId);
+  /** Deletes a client; its tokens stay inactive even if the id is registered again. */
+  async deleteClient(realmName: string, clientId: string, actor: Actor = LOCAL_ACTOR): Promise<void> {
+    await this.admin.deleteClient(actor, realmName, clientId);
   }
 
-  /** Issues a new generated secret; the old one stops working at once. */
-  async rotateClientSecret(realmName: string, clientId: string): Promise<ClientWriteResult & { client_secret: string }> {
-    const realm = this.#realmOrThrow(realmName);
-    const record = await this.storage.clients.get(realm.name, clientId);
-    if (!record) throw new AdminError('not_found', `no client ${clientId} in realm ${realm.name}`);
-    if (record.secretHash === undefined) throw new AdminError('invalid_metadata', `client ${clientId} authenticates with ${record.tokenEndpointAuthMethod} and has no secret`);
-    const secret = generateSecret(record.tokenEndpointAuthMethod === 'client_secret_jwt' ? 64 : 32);
-    const updated = { ...record, updatedAt: this.clock.now() };
-    await applySecret(updated, secret, true, this.#kek);
-    await this.storage.clients.put(updated);
-    await this.#changed(realm.name, clientId);
-    return { client: toClientMetadata(updated), client_secret: secret };
+  /**
+   * Issues a new generated secret. The previous one keeps working for `graceSeconds` (default 0
+   * here: at once, as before; the admin operation defaults to 24 h).
+   */
+  async rotateClientSecret(realmName: string, clientId: string, opts: { graceSeconds?: number; revokeTokens?: boolean; actor?: Actor } = {}): Promise<ClientWriteResult & { client_secret: string; previous_secret_expires_at?: number }> {
+    const r = await this.admin.rotateClientSecret(opts.actor ?? LOCAL_ACTOR, realmName, clientId, { graceSeconds: opts.graceSeconds ?? 0, revokeTokens: opts.revokeTokens });
+    return { client: r.client, client_secret: r.client_secret, ...(r.previous_secret_expires_at !== undefined ? { previous_secret_expires_at: r.previous_secret_expires_at } : {}) };
   }
 
-  async rotateKeys(realmName: string, opts: { immediate?: boolean } = {}): Promise<{ kid: string; activatesAt: number }> {
-    const realm = this.#realmOrThrow(realmName);
-    return this.keys.rotate(realm.name, opts);
+  async rotateKeys(realmName: string, opts: { immediate?: boolean; actor?: Actor } = {}): Promise<{ kid: string; activatesAt: number }> {
+    const view = await this.admin.rotateKeys(opts.actor ?? LOCAL_ACTOR, realmName, { immediate: opts.immediate === true });
+    return { kid: view.kid, activatesAt: view.activates_at * 1000 };
   }
 
-  /** Withdraws a signing key at once (compromise): no longer published, no longer used. */
-  async revokeKey(realmName: string, kid: string): Promise<void> {
-    const realm = this.#realmOrThrow(realmName);
-    if (!(await this.keys.revoke(realm.name, kid))) throw new AdminError('not_found', `no active key ${kid} in realm ${realm.name}`);
+  /**
+   * Withdraws a signing key at once (compromise): no longer published, no longer used. Refused when
+   * it would leave the realm unable to sign, unless `promoteSuccessor` activates the successor now.
+   */
+  async revokeKey(realmName: string, kid: string, opts: { promoteSuccessor?: boolean; actor?: Actor } = {}): Promise<void> {
+    await this.admin.revokeKey(opts.actor ?? LOCAL_ACTOR, realmName, kid, { promoteSuccessor: opts.promoteSuccessor });
   }
 
   async listKeys(realmName: string) {
@@ -323,11 +440,15 @@ export class AuthorizationServer {
   /** Stops background work (the periodic key reload). Storage is the caller's to close. */
   close(): void {
     this.#stopKeyRefresh?.();
+    clearInterval(this.#rotationTimer);
+    void this.failures.close();
   }
 
-  /** Resolves when storage answers (readiness). */
+  /** Resolves when storage answers and every realm can sign (readiness). */
   async ready(): Promise<void> {
     await this.storage.ping();
+    const cannotSign = this.keys.realmsWithoutSigningKey();
+    if (cannotSign.length > 0) throw new Error(`realm ${cannotSign.join(', ')} has no signing key that can sign`);
   }
 
   /** Removes expired revocations and replay entries. */
@@ -335,6 +456,7 @@ export class AuthorizationServer {
     const now = this.clock.now();
     await this.storage.revocations.purgeExpired(now);
     await this.storage.replay.purgeExpired(now);
+    await this.admin.pruneAudit(SYSTEM_ACTOR, AUDIT_RETENTION_DAYS);
   }
 }
 

@@ -12,10 +12,17 @@ import { DEFAULT_REALM, type RealmConfig } from '../core/config/index.ts';
 import { InvalidRequestError, OAuthError, ServerError, StorageUnavailableError, TemporarilyUnavailableError, TooManyAttemptsError } from '../core/errors/index.ts';
 import { parseForm } from '../core/params.ts';
 import { registerAmAliases } from './am-aliases.ts';
-import { guardConnections } from './connections.ts';
+import { guardConnections, listenerOptions } from './connections.ts';
+import { ADMIN_PREFIX, adminPlugin } from './admin/index.ts';
+import { CONSOLE_PREFIX, consolePlugin } from '../console/index.ts';
+import type { Metrics } from './metrics.ts';
 
 export interface AppOptions {
   logger: Logger;
+  /** Mount the admin API under /admin/v1 (default true; false when it has a listener of its own). */
+  admin?: boolean;
+  /** Request metrics (durations, failures by reason); see http/metrics.ts. */
+  metrics?: Metrics | undefined;
 }
 
 const NOT_FORM = Symbol('not a form body');
@@ -31,15 +38,14 @@ export function buildApp(server: AuthorizationServer, opts: AppOptions): Fastify
     loggerInstance: opts.logger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: server.config.bodyLimitBytes,
-    trustProxy: trustProxyOption(server.config.trustProxy),
-    // Slow peers cannot hold connections (issue 13 item 2); see http/connections.ts.
-    requestTimeout: server.config.httpLimits.requestTimeoutMs,
-    keepAliveTimeout: server.config.httpLimits.keepAliveTimeoutMs,
-    http: { headersTimeout: server.config.httpLimits.headersTimeoutMs, connectionsCheckingInterval: Math.min(1000, server.config.httpLimits.headersTimeoutMs) },
+    // trust_proxy, and timeouts so slow peers cannot hold connections (issue 13 item 2); see http/connections.ts.
+    ...listenerOptions(server.config),
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     exposeHeadRoutes: true,
     return503OnClosing: true,
+    // Admin paths carry client ids (up to 255 characters, percent-encoded); longer ones get a 400 problem.
+    routerOptions: { maxParamLength: 1024 },
   } as never) as unknown as FastifyInstance;
 
   guardConnections(app, server.config.httpLimits.maxConnectionsPerSource);
@@ -62,6 +68,7 @@ export function buildApp(server: AuthorizationServer, opts: AppOptions): Fastify
     else request.log.debug(line, 'request');
   });
 
+  opts.metrics?.instrument(app);
   app.setErrorHandler((error, request, reply) => sendError(request, reply, error));
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).header('cache-control', 'no-store').send({ error: 'not_found', error_description: 'no such endpoint' });
@@ -126,6 +133,8 @@ export function buildApp(server: AuthorizationServer, opts: AppOptions): Fastify
     app.get(`/.well-known/${doc}/realms/:realm`, metadata); // RFC 8414 §3: path-inserted
     app.get(`/realms/:realm/.well-known/${doc}`, metadata); // appended, as OpenID discovery does
   }
+  if (opts.admin !== false) app.register(adminPlugin, { prefix: ADMIN_PREFIX, server });
+  if (opts.admin !== false) app.register(consolePlugin, { prefix: CONSOLE_PREFIX, server });
   return app;
 }
 
@@ -134,12 +143,6 @@ export function buildApp(server: AuthorizationServer, opts: AppOptions): Fastify
  * (Fastify 5 ignores a bare number: it cannot check the peer is a proxy, so the docs say to use a
  * count only when Tessera is reachable through its proxies alone); ranges go to proxy-addr.
  */
-function trustProxyOption(tp: false | number | readonly string[]): false | string[] | ((address: string, hop: number) => boolean) {
-  if (tp === false) return false;
-  if (typeof tp === 'number') return (_address, hop) => hop < tp;
-  return [...tp];
-}
-
 function sendError(request: FastifyRequest, reply: FastifyReply, error: unknown): FastifyReply {
   let oauth: OAuthError;
   let status: number;

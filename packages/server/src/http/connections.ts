@@ -7,6 +7,27 @@
 import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { sourceKey } from '../core/limits/source.ts';
+import type { ResolvedConfig } from '../core/config/index.ts';
+
+/**
+ * Fastify options every listener shares (public, admin, management): trust_proxy and the request,
+ * headers and keep-alive timeouts of `http`.
+ */
+export function listenerOptions(config: Pick<ResolvedConfig, 'trustProxy' | 'httpLimits'>): Record<string, unknown> {
+  const limits = config.httpLimits;
+  return {
+    trustProxy: trustProxyOption(config.trustProxy),
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    http: { headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs) },
+  };
+}
+
+function trustProxyOption(tp: false | number | readonly string[]): false | string[] | ((address: string, hop: number) => boolean) {
+  if (tp === false) return false;
+  if (typeof tp === 'number') return (_address, hop) => hop < tp;
+  return [...tp];
+}
 
 interface Guard {
   sockets: Set<Socket>;

@@ -27,7 +27,10 @@ export async function verifyClientSecret(
   const r = client?.record;
   const methodOk = r !== undefined && (r.tokenEndpointAuthMethod === method || (method === 'client_secret_basic' && r.allowBasicWithAssertion && r.secretHash !== undefined));
   const usable = r !== undefined && !r.disabled && methodOk;
-  const ok = await deps.secrets.verify(usable ? r.secretHash : undefined, creds.secret);
+  let ok = await deps.secrets.verify(usable ? r.secretHash : undefined, creds.secret);
+  // Secret rotation with overlap: the previous secret works until previousSecretExpiresAt.
+  const previous = usable ? r.previousSecretHash : undefined;
+  if (!ok && previous !== undefined && (r?.previousSecretExpiresAt ?? 0) > deps.clock.now()) ok = await deps.secrets.verify(previous, creds.secret);
   if (!ok || !client) {
     if (!r) throw authFailed('client_unknown', { client_id: creds.clientId.slice(0, 255) });
     if (r.disabled) throw authFailed('client_disabled');

@@ -52,10 +52,14 @@ export class RemoteJwksCache {
   /** Outbound fetches started (for tests and metrics). */
   fetches = 0;
 
-  constructor(policy: JwksFetchPolicy, clock: Clock) {
+  readonly #onFetch: ((ok: boolean, seconds: number) => void) | undefined;
+
+  /** `onFetch` is told the outcome and duration of every fetch (metrics). */
+  constructor(policy: JwksFetchPolicy, clock: Clock, onFetch?: (ok: boolean, seconds: number) => void) {
     this.#policy = policy;
     this.#clock = clock;
     this.#addresses = new AddressPolicy(policy.allow ?? []);
+    this.#onFetch = onFetch;
   }
 
   /**
@@ -113,6 +117,8 @@ export class RemoteJwksCache {
     let p = this.#inFlight.get(uri);
     if (!p) {
       this.fetches++;
+      const onFetch = this.#onFetch;
+      const started = onFetch ? performance.now() : 0;
       p = this.#load(uri)
         .then(
           (keys) => {
@@ -131,6 +137,7 @@ export class RemoteJwksCache {
           },
         )
         .finally(() => this.#inFlight.delete(uri));
+      if (onFetch) p.then(() => onFetch(true, (performance.now() - started) / 1000), () => onFetch(false, (performance.now() - started) / 1000));
       this.#inFlight.set(uri, p);
     }
     return p;

@@ -70,6 +70,11 @@ export const DEFAULTS = {
   throttle: { maxFailures: 20, windowSeconds: 60, maxFailuresPerSource: 100, maxKeys: 100_000 },
   /** Concurrent scrypt verifications at most, waiters at most and their longest wait; beyond: 503. */
   kdf: { maxConcurrent: 1, maxQueue: 8, maxWaitMs: 5000 },
+  /** The admin API accepts tokens of this realm; it is added (with no clients) when the file does not declare it. */
+  adminRealm: 'admin',
+  /** Management listener (/metrics, /healthz, /readyz), loopback only by default. */
+  managementListen: { host: '127.0.0.1', port: 9464 },
+  metrics: { enabled: true, perClient: false },
   /** Safety-net lifetime of cached clients; changes also arrive through the change feed. */
   clientCacheSeconds: 60,
 };

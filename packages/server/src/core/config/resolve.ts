@@ -52,7 +52,8 @@ export interface RealmConfig {
   jwksUri: string;
   assertions: AssertionPolicy;
   tokens: TokenPolicy;
-  keys: { prePublishSeconds: number };
+  /** rotateEverySeconds: scheduled rotation (undefined = off). */
+  keys: { prePublishSeconds: number; rotateEverySeconds?: number | undefined };
   clients: ClientMetadataInput[];
   /** The realm's scope catalogue (empty: none declared, any scope may be registered). */
   scopes: readonly ScopeEntry[];
@@ -97,6 +98,11 @@ export interface ResolvedConfig {
   throttle: { maxFailures: number; windowSeconds: number; maxFailuresPerSource: number; maxKeys: number };
   kdf: { maxConcurrent: number; maxQueue: number; maxWaitMs: number };
   realms: ReadonlyMap<string, RealmConfig>;
+  /** The admin API: its realm (always among `realms`) and, when set, a listener of its own. */
+  admin: { realm: string; listen: { host: string; port: number } | undefined };
+  /** Management listener (/metrics, /healthz, /readyz); undefined when turned off. */
+  management: { listen: { host: string; port: number } | undefined };
+  metrics: { enabled: boolean; perClient: boolean };
 }
 
 function fail(path: string, message: string): never {
@@ -154,7 +160,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     defaultAudience: DEFAULTS.tokens.defaultAudience,
     reuse: DEFAULTS.tokens.reuse,
   }, 'tokens');
-  const baseKeys = { prePublishSeconds: file.keys?.pre_publish ?? DEFAULTS.keys.prePublishSeconds };
+  const baseKeys = { prePublishSeconds: file.keys?.pre_publish ?? DEFAULTS.keys.prePublishSeconds, rotateEverySeconds: durationSeconds(file.keys?.rotate_every) };
 
   const realms = new Map<string, RealmConfig>();
   const makeRealm = (name: string, realmIssuer: string, r: NonNullable<ConfigFile['realms']>[number] | undefined, clients: ClientMetadataInput[], path: string): RealmConfig => {
@@ -190,7 +196,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
       jwksUri: `${realmIssuer}/jwks`,
       assertions: assertionPolicy(ownAssertions, profile, `${path}.assertions`, aliases),
       tokens: tokenPolicy(ownTokens, profileTokens, `${path}.tokens`),
-      keys: { prePublishSeconds: r?.keys?.pre_publish ?? baseKeys.prePublishSeconds },
+      keys: { prePublishSeconds: r?.keys?.pre_publish ?? baseKeys.prePublishSeconds, rotateEverySeconds: durationSeconds(r?.keys?.rotate_every) ?? baseKeys.rotateEverySeconds },
       clients: checkClientIds(clients, `${path}.clients`),
       scopes: scopes.map((s) => (s.description === undefined ? { name: s.name } : { name: s.name, description: s.description })),
       authMethods: pd.authMethods,
@@ -209,6 +215,13 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     if (realms.has(r.name)) fail(`${path}.name`, `duplicate realm ${r.name}`);
     realms.set(r.name, makeRealm(r.name, `${issuer}/realms/${r.name}`, r, r.clients ?? [], path));
   });
+
+  const adminRealm = file.admin?.realm ?? DEFAULTS.adminRealm;
+  if (adminRealm === DEFAULT_REALM) fail('admin.realm', 'must not be the default realm');
+  // The implicit admin realm follows the standard profile whatever the file's top-level profile (a
+  // jack-henry or fapi2 default must not restrict how the admin clients authenticate).
+  if (!realms.has(adminRealm)) realms.set(adminRealm, makeRealm(adminRealm, `${issuer}/realms/${adminRealm}`, { name: adminRealm, profile: DEFAULTS.profile }, [], 'admin'));
+  const ml = file.management?.listen;
 
   const jf = file.jwks_fetch ?? {};
   const config: ResolvedConfig = {
@@ -253,6 +266,9 @@ export function resolveConfig(input: unknown): ResolvedConfig {
       maxWaitMs: file.kdf?.max_wait_ms ?? DEFAULTS.kdf.maxWaitMs,
     },
     realms,
+    admin: { realm: adminRealm, listen: file.admin?.listen ? { host: file.admin.listen.host ?? DEFAULTS.listen.host, port: file.admin.listen.port } : undefined },
+    management: { listen: ml === false ? undefined : { host: ml?.host ?? DEFAULTS.managementListen.host, port: ml?.port ?? DEFAULTS.managementListen.port } },
+    metrics: { enabled: file.metrics?.enabled ?? DEFAULTS.metrics.enabled, perClient: file.metrics?.per_client ?? DEFAULTS.metrics.perClient },
   };
   if (config.httpLimits.headersTimeoutMs > config.httpLimits.requestTimeoutMs) fail('http.headers_timeout_ms', 'must not exceed request_timeout_ms');
   if (config.jwksFetch.minCacheSeconds > config.jwksFetch.maxCacheSeconds) fail('jwks_fetch.min_cache', 'must not exceed max_cache');
@@ -292,6 +308,14 @@ function checkAllowList(list: readonly string[]): readonly string[] {
     }
   });
   return Object.freeze([...list]);
+}
+
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** `90d` / `12h` / `30m` / `45s` or a number of seconds → seconds. */
+export function durationSeconds(value: string | number | undefined): number | undefined {
+  if (value === undefined || typeof value === 'number') return value;
+  return Number(value.slice(0, -1)) * UNIT_SECONDS[value.slice(-1)]!;
 }
 
 function tokenPolicy(t: ConfigFile['tokens'], base: TokenPolicy, path: string): TokenPolicy {

@@ -65,6 +65,8 @@ const tokenSchema = z.strictObject({
 const keySchema = z.strictObject({
   /** Seconds a rotated-in key is published before it signs anything. */
   pre_publish: z.number().int().min(0).optional(),
+  /** Scheduled rotation, once per cluster: a duration such as `90d`, `12h` (s, m, h, d) or seconds; off unless set. */
+  rotate_every: z.union([z.number().int().positive(), z.string().regex(/^[1-9]\d*[smhd]$/, 'a duration such as 90d, 12h, 30m or 3600s')]).optional(),
 });
 
 const profileSchema = z.enum(PROFILES);
@@ -148,6 +150,17 @@ export const configFileSchema = z.strictObject({
   /** Clients of the default realm, upserted at start-up. */
   clients: z.array(clientMetadataSchema).optional(),
   realms: z.array(realmSchema).optional(),
+  /** The admin API (/admin/v1): the realm whose tokens it accepts, and an optional listener of its own. */
+  admin: z.strictObject({
+    realm: realmSchema.shape.name.optional(),
+    listen: z.strictObject({ host: z.string().optional(), port: z.number().int().min(0).max(65535) }).optional(),
+  }).optional(),
+  /** The management listener: /metrics, /healthz, /readyz (`listen: false` turns it off). */
+  management: z.strictObject({
+    listen: z.union([z.literal(false), z.strictObject({ host: z.string().optional(), port: z.number().int().min(0).max(65535).optional() })]).optional(),
+  }).optional(),
+  /** Prometheus metrics; per-client labels are off by default (cardinality). */
+  metrics: z.strictObject({ enabled: z.boolean().optional(), per_client: z.boolean().optional() }).optional(),
 });
 export type ConfigFile = z.infer<typeof configFileSchema>;
 

@@ -5,11 +5,13 @@
  *
  * Format: "v1." + base64url(iv[12] || tag[16] || ciphertext).
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 
 export interface KeyEncryptionKey {
   encrypt(plaintext: Buffer, associatedData: string): string;
   decrypt(ciphertext: string, associatedData: string): Buffer;
+  /** A keyed fingerprint (HMAC-SHA256 under a key derived from the KEK for `purpose`), base64url: compare values without storing them. */
+  fingerprint(data: string, purpose: string): string;
 }
 
 export function createKek(key: Buffer): KeyEncryptionKey {
@@ -22,6 +24,10 @@ export function createKek(key: Buffer): KeyEncryptionKey {
       cipher.setAAD(Buffer.from(associatedData, 'utf8'));
       const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
       return 'v1.' + Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url');
+    },
+    fingerprint(data, purpose) {
+      const macKey = Buffer.from(hkdfSync('sha256', k, Buffer.alloc(0), `tessera fingerprint:${purpose}`, 32));
+      return createHmac('sha256', macKey).update(data, 'utf8').digest('base64url');
     },
     decrypt(ciphertext, associatedData) {
       if (!ciphertext.startsWith('v1.')) throw new Error('unknown ciphertext format');

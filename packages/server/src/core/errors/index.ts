@@ -144,10 +144,16 @@ export class StorageUnavailableError extends Error {
   }
 }
 
-/** Misuse of an admin operation (unknown realm, duplicate client id, bad metadata). */
+/**
+ * Misuse of an admin operation (unknown realm, duplicate client id, bad metadata…).
+ * not_found → 404, conflict → 409, invalid_metadata / invalid_key / invalid_request → 400,
+ * precondition_failed (stale version) → 412, refused (would break the realm) → 409.
+ */
+export type AdminErrorCode = 'not_found' | 'conflict' | 'invalid_metadata' | 'invalid_key' | 'invalid_request' | 'precondition_failed' | 'refused';
+
 export class AdminError extends Error {
-  readonly code: 'not_found' | 'conflict' | 'invalid_metadata';
-  constructor(code: 'not_found' | 'conflict' | 'invalid_metadata', message: string) {
+  readonly code: AdminErrorCode;
+  constructor(code: AdminErrorCode, message: string) {
     super(message);
     this.code = code;
     this.name = 'AdminError';

@@ -66,12 +66,15 @@ export async function handleClientCredentials(input: GrantInput, deps: GrantDeps
   const scopes = grantedScopes(client, input.scope);
   const audience = audienceFor(realm, client, input.resources);
   const scope = scopes.join(' ');
-  const now = Math.floor(deps.clock.now() / 1000);
+  const clockNow = Math.floor(deps.clock.now() / 1000);
+  // Never mint a token that predates the client's not-before (set in this very second by a
+  // revocation or a re-creation): its iat moves to the next second, so introspection keeps it.
+  const now = record.notBefore !== undefined && clockNow * 1000 < record.notBefore ? Math.ceil(record.notBefore / 1000) : clockNow;
 
   const reuse = record.tokenReuse ?? realm.tokens.reuse.enabled;
   if (reuse) {
-    const kept = await deps.reuse.take(realm.name, record.clientId, scope, audience, now, deps.revocations);
-    if (kept) return { access_token: kept.token, token_type: 'Bearer', expires_in: kept.exp - now, scope };
+    const kept = await deps.reuse.take(realm.name, record.clientId, scope, audience, clockNow, deps.revocations);
+    if (kept && !(record.notBefore !== undefined && kept.iat * 1000 < record.notBefore)) return { access_token: kept.token, token_type: 'Bearer', expires_in: kept.exp - now, scope };
   }
   const ttl = record.accessTokenTtl ?? realm.tokens.ttlSeconds;
   const minted = await mintAccessToken(deps.keys, realm.name, {

@@ -31,6 +31,9 @@ export async function introspect(realm: RealmConfig, caller: PreparedClient, tok
   if (await deps.revocations.isRevoked(realm.name, claims.jti)) return { ...INACTIVE };
   const owner = await deps.clients.get(realm.name, claims.client_id);
   if (!owner || owner.record.disabled) return { ...INACTIVE };
+  // Per-client not-before: revoked wholesale (revoke-tokens, delete, rotation or disable when asked),
+  // or issued to a deleted client whose id was registered again.
+  if (owner.record.notBefore !== undefined && claims.iat * 1000 < owner.record.notBefore) return { ...INACTIVE };
   return {
     active: true,
     scope: claims.scope,

@@ -217,6 +217,51 @@ export class KeyManager {
     return { kid: record.kid, activatesAt };
   }
 
+  /** Makes a pre-published key sign from now on (an explicit promotion, e.g. before revoking its predecessor). */
+  async promote(realm: string, kid: string): Promise<boolean> {
+    const record = (await this.#store.list(realm)).find((r) => r.kid === kid);
+    const now = this.#clock.now();
+    if (!record || record.revokedAt !== undefined) return false;
+    if (record.activatesAt > now) {
+      const current = this.#current(realm, now);
+      await this.#store.put({ ...record, activatesAt: Math.max(now, current?.record.activatesAt ?? now) });
+      await this.reload(realm);
+      await this.#changes?.publish({ realm, kind: 'keys', id: '' });
+    }
+    return true;
+  }
+
+  /** Realms that have no key able to sign now (readiness). */
+  realmsWithoutSigningKey(): string[] {
+    const now = this.#clock.now();
+    return [...this.#realms.keys()].filter((realm) => !this.#current(realm, now)?.privateKey);
+  }
+
+  /**
+   * Scheduled rotation (keys.rotate_every): when the newest key of a realm is older than the
+   * period, rotates — on one instance of the cluster: the caller holds the realm's lease, and the
+   * check runs on keys freshly read from storage, so a rotation another instance just did counts.
+   * Resolves the realms rotated.
+   */
+  async rotateDue(acquire: (realm: string) => Promise<boolean>): Promise<string[]> {
+    const rotated: string[] = [];
+    for (const cfg of this.#realms.values()) {
+      const every = cfg.keys.rotateEverySeconds;
+      if (every === undefined) continue;
+      const due = () => {
+        const newest = this.#loaded.get(cfg.name)?.keys.at(-1);
+        return newest === undefined || newest.record.createdAt + every * 1000 <= this.#clock.now();
+      };
+      if (!due()) continue;
+      if (!(await acquire(cfg.name))) continue;
+      await this.reload(cfg.name);
+      if (!due()) continue;
+      await this.rotate(cfg.name);
+      rotated.push(cfg.name);
+    }
+    return rotated;
+  }
+
   /** Withdraws a key at once (compromise): it is no longer published nor used. */
   async revoke(realm: string, kid: string): Promise<boolean> {
     const record = (await this.#store.list(realm)).find((r) => r.kid === kid);

@@ -74,8 +74,30 @@ export interface ClientRecord {
   maxAssertionLifetime?: number;
   /** Opt-in token reuse (issue 5); off unless set. */
   tokenReuse?: boolean;
+  /**
+   * Secret overlap after a rotation: the previous secret's hash (and encryption, client_secret_jwt)
+   * keep authenticating until previousSecretExpiresAt (ms).
+   */
+  previousSecretHash?: string;
+  previousSecretEncrypted?: string;
+  previousSecretExpiresAt?: number;
+  /** Per-client not-before (ms): tokens issued before it are inactive at introspection. */
+  notBefore?: number;
+  /** Set when the configuration file declares this client: what it declared when last applied. */
+  declared?: DeclaredClient;
   createdAt: number;
+  /** Also the client's version (ETag): strictly increases on every write. */
   updatedAt: number;
+}
+
+/** What the configuration file declared for a client, as last applied (start-up config sync). */
+export interface DeclaredClient {
+  /** The declared metadata without client_secret, as in the file. */
+  fields: Record<string, unknown>;
+  /** HMAC (keyed from the KEK) of the declared client_secret, when the file names one. */
+  secretFingerprint?: string;
+  /** The secret was changed at runtime (rotation) after the file's was applied. */
+  secretOverridden?: boolean;
 }
 
 export interface ClientListOptions {
@@ -92,8 +114,15 @@ export interface ClientStore {
   create(client: ClientRecord): Promise<boolean>;
   /** Inserts or replaces. */
   put(client: ClientRecord): Promise<void>;
-  /** Resolves true when a client was deleted. */
+  /**
+   * Replaces the client only if the stored one still has `expectedUpdatedAt` (compare-and-set, also
+   * across processes). Resolves false (and writes nothing) when it changed or is gone.
+   */
+  update(client: ClientRecord, expectedUpdatedAt: number): Promise<boolean>;
+  /** Resolves true when a client was deleted. A deletion leaves a tombstone (see deletedAt). */
   delete(realm: string, clientId: string): Promise<boolean>;
+  /** When a client of this id was last deleted (ms), so that a re-created id never revives old tokens. */
+  deletedAt(realm: string, clientId: string): Promise<number | undefined>;
   count(realm: string): Promise<number>;
 }
 
@@ -146,6 +175,102 @@ export interface ReplayStore {
   purgeExpired(now: number): Promise<number>;
 }
 
+/** An event of the audit trail as given to the store (the store assigns seq and the chain hashes). */
+export interface AuditEventInput {
+  /** ms since the epoch. */
+  at: number;
+  type: string;
+  realm: string | null;
+  clientId: string | null;
+  actor: { id: string; source?: string | undefined; requestId?: string | undefined };
+  data: Record<string, unknown>;
+}
+
+export interface AuditEventRecord extends AuditEventInput {
+  /** 1, 2, 3… in chain order, never reused. */
+  seq: number;
+  /** The previous event's hash (the anchor's after pruning; 64 zeros for the first event). */
+  prevHash: string;
+  hash: string;
+}
+
+export interface AuditListOptions {
+  after?: number;
+  since?: number;
+  until?: number;
+  realm?: string;
+  clientId?: string;
+  /** Exact type, or a prefix when it ends with '.*'. */
+  type?: string;
+  limit?: number;
+}
+
+export interface AuditStore {
+  /**
+   * Appends events at the end of the one chain: seq = last + 1, prevHash = the last event's hash,
+   * hash = hash(record without hash). Serialised across every process sharing the backend, so
+   * concurrent writers keep one valid chain.
+   */
+  append(events: AuditEventInput[], hash: (record: Omit<AuditEventRecord, 'hash'>) => string): Promise<AuditEventRecord[]>;
+  /** Events ordered by seq ascending. */
+  list(options?: AuditListOptions): Promise<AuditEventRecord[]>;
+  /** Where the chain starts after pruning: the last pruned event's seq and hash. */
+  anchor(): Promise<{ seq: number; hash: string } | undefined>;
+  /** Deletes events with `at` before `before`, moving the anchor to the last one deleted; resolves how many. */
+  prune(before: number): Promise<number>;
+}
+
+/** One aggregate of refused requests (same realm, client, endpoint, source, error and reason). */
+export interface AuthFailureRecord {
+  realm: string;
+  clientId: string | null;
+  endpoint: string;
+  method: string | null;
+  source: string | null;
+  error: string;
+  reason: string;
+  /** The latest occurrence's facts (never secrets). */
+  facts: Record<string, unknown>;
+  count: number;
+  firstSeen: number;
+  lastSeen: number;
+}
+
+export interface FailureStore {
+  /**
+   * Merges aggregates into the stored ones (same key: count added, firstSeen min, lastSeen max,
+   * facts and method of the latest), then keeps only the newest `limits.perClient` aggregates per
+   * (realm, client) and `limits.perRealm` per realm.
+   */
+  record(batch: AuthFailureRecord[], limits: { perClient: number; perRealm: number }): Promise<void>;
+  /** Newest (lastSeen) first. */
+  list(realm: string, options?: { clientId?: string; limit?: number }): Promise<AuthFailureRecord[]>;
+}
+
+/** A realm created at runtime (config realms are not stored). */
+export interface RealmRecord {
+  name: string;
+  /** Realm settings in the config file's names (tokens, assertions, keys). */
+  settings: Record<string, unknown>;
+  createdAt: number;
+}
+
+export interface RealmStore {
+  list(): Promise<RealmRecord[]>;
+  /** Resolves false when the name is taken. */
+  create(realm: RealmRecord): Promise<boolean>;
+  delete(name: string): Promise<boolean>;
+}
+
+/** Cluster-wide leases, so that a scheduled job runs on one instance. */
+export interface LeaseStore {
+  /**
+   * Takes (or renews) the lease `name` for `holder` until now + ttlMs, if it is free, expired or
+   * already the holder's. Atomic across processes. Resolves whether the holder has it.
+   */
+  acquire(name: string, holder: string, ttlMs: number, now: number): Promise<boolean>;
+}
+
 /** What changed, so that instances drop cached copies. */
 export interface ChangeEvent {
   realm: string;
@@ -176,6 +301,10 @@ export interface Storage {
   readonly revocations: RevocationStore;
   readonly replay: ReplayStore;
   readonly changes: ChangeFeed;
+  readonly audit: AuditStore;
+  readonly failures: FailureStore;
+  readonly realms: RealmStore;
+  readonly leases: LeaseStore;
   /** A RateLimiter shared by every instance, when the backend has one (PostgreSQL with Redis). */
   readonly limiter?: RateLimiter;
   /** Applies pending migrations; safe to call from several processes at once. */

@@ -11,6 +11,7 @@ interface Kept {
   token: string;
   jti: string;
   exp: number;
+  iat: number;
   /** Reuse only until this instant (seconds): after it a fresh token is minted. */
   reuseUntil: number;
 }
@@ -34,6 +35,7 @@ export class TokenReuseCache {
       token,
       jti: claims.jti,
       exp: claims.exp,
+      iat: claims.iat,
       reuseUntil: claims.exp - Math.ceil(life * minRemainingFraction),
     });
   }

@@ -11,6 +11,8 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChangeEvent, ClientRecord, SigningKeyRecord, Storage } from '../../core/ports/index.ts';
 
+import { runAdminStorageContract } from './admin.ts';
+
 export type StorageFactory = () => Promise<{ storage: Storage; cleanup: () => Promise<void> }>;
 
 /** Resolves once `condition` holds; fails after `timeoutMs`. */
@@ -65,6 +67,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Registers the contract suite for one adapter. */
 export function runStorageContract(name: string, factory: StorageFactory): void {
+  runAdminStorageContract(name, factory);
   describe(`storage contract: ${name}`, () => {
     let storage: Storage;
     let cleanup: () => Promise<void>;

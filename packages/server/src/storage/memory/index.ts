@@ -14,6 +14,7 @@ import type {
   SigningKeyStore,
   Storage,
 } from '../../core/ports/index.ts';
+import { memoryAudit, memoryFailures, memoryLeases, memoryRealms } from './admin.ts';
 
 type Listener = (event: ChangeEvent) => void;
 
@@ -129,6 +130,7 @@ class RealmMap<V> {
 
 function memoryClients(): ClientStore {
   const clients = new RealmMap<ClientRecord>();
+  const tombstones = new RealmMap<number>();
   return {
     async get(realm, clientId) {
       const client = clients.get(realm, clientId);
@@ -150,8 +152,19 @@ function memoryClients(): ClientStore {
     async put(client) {
       clients.set(client.realm, client.clientId, structuredClone(client));
     },
+    async update(client, expectedUpdatedAt) {
+      const current = clients.get(client.realm, client.clientId);
+      if (!current || current.updatedAt !== expectedUpdatedAt) return false;
+      clients.set(client.realm, client.clientId, structuredClone(client));
+      return true;
+    },
     async delete(realm, clientId) {
-      return clients.delete(realm, clientId);
+      if (!clients.delete(realm, clientId)) return false;
+      tombstones.set(realm, clientId, Date.now());
+      return true;
+    },
+    async deletedAt(realm, clientId) {
+      return tombstones.get(realm, clientId);
     },
     async count(realm) {
       return clients.realm(realm).size;
@@ -240,6 +253,10 @@ export function createMemoryStorage(): Storage {
     revocations: memoryRevocations(),
     replay: memoryReplay(),
     changes: memoryChanges(listeners),
+    audit: memoryAudit(),
+    failures: memoryFailures(),
+    realms: memoryRealms(),
+    leases: memoryLeases(),
     async migrate() {},
     async ping() {},
     async close() {

@@ -26,6 +26,7 @@ import type {
 import { ListenerSet, checkLimit } from '../memory/index.ts';
 import { createRedisChangeFeed, createRedisReplayStore, envelope, parseEnvelope } from '../redis/index.ts';
 import { createRedisRateLimiter } from '../redis/rate-limiter.ts';
+import { postgresAdminStores } from './admin.ts';
 
 export interface PostgresStorageOptions {
   /** postgres://user:pass@host:port/db; may carry `?schema=…` (or `search_path`) and `?redis=redis://…`. */
@@ -224,7 +225,7 @@ const jsonb = (sql: Sql, record: ClientRecord | SigningKeyRecord) => sql.json(re
 
 type DataRow<T> = { data: T };
 
-function postgresClients(sql: Sql, run: Run): ClientStore {
+function postgresClients(sql: Sql, run: Run, extras: ReturnType<typeof postgresAdminStores>['clientExtras']): ClientStore {
   return {
     async get(realm, clientId) {
       const [row] = await run(sql<DataRow<ClientRecord>[]>`SELECT data FROM clients WHERE realm = ${realm} AND client_id = ${clientId}`);
@@ -253,10 +254,9 @@ function postgresClients(sql: Sql, run: Run): ClientStore {
         ON CONFLICT (realm, client_id) DO UPDATE SET
           data = EXCLUDED.data, created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at`);
     },
-    async delete(realm, clientId) {
-      const result = await run(sql`DELETE FROM clients WHERE realm = ${realm} AND client_id = ${clientId}`);
-      return result.count === 1;
-    },
+    update: (client, expectedUpdatedAt) => extras.update(client, expectedUpdatedAt),
+    delete: (realm, clientId) => extras.delete(realm, clientId),
+    deletedAt: (realm, clientId) => extras.deletedAt(realm, clientId),
     async count(realm) {
       const [row] = await run(sql<{ n: number }[]>`SELECT count(*)::integer AS n FROM clients WHERE realm = ${realm}`);
       return row?.n ?? 0;
@@ -471,16 +471,30 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
     await runner.settled();
     await sql.end({ timeout: 0 });
   };
+  const admin = postgresAdminStores(sql, run, schema);
+  // Migrations run once per storage object (the server's start-up calls migrate() again).
+  let migrated: Promise<void> | undefined;
   const storage: Storage = {
     kind: 'postgres',
-    clients: postgresClients(sql, run),
+    clients: postgresClients(sql, run, admin.clientExtras),
+    audit: admin.audit,
+    failures: admin.failures,
+    realms: admin.realms,
+    leases: admin.leases,
     keys: postgresKeys(sql, run),
     revocations: postgresRevocations(sql, run),
     replay: redisReplay ?? postgresReplay(sql, run),
     changes: redisChanges ?? pgChanges!,
     ...(limiter ? { limiter } : {}),
     async migrate() {
-      await runner.track(applyMigrations(sql, schema));
+      migrated ??= runner.track(applyMigrations(sql, schema)).then(
+        () => undefined,
+        (error: unknown) => {
+          migrated = undefined;
+          throw error;
+        },
+      );
+      await migrated;
     },
     async ping() {
       await run(sql`SELECT 1`);

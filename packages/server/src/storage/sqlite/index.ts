@@ -23,6 +23,7 @@ import type {
   Storage,
 } from '../../core/ports/index.ts';
 import { ListenerSet, checkLimit } from '../memory/index.ts';
+import { sqliteAdminStores, type DbRun } from './admin.ts';
 
 export interface SqliteStorageOptions {
   /** The database file. Its folder is created (mode 0700) and the file (mode 0600) when missing. */
@@ -188,7 +189,7 @@ type Statements = ReturnType<typeof prepareStatements>;
 /** Runs one database operation, translating failures; `sql` gives the prepared statements. */
 type Run = <T>(operation: (sql: Statements) => T) => T;
 
-function sqliteClients(run: Run): ClientStore {
+function sqliteClients(run: Run, extras: ReturnType<typeof sqliteAdminStores>['clientExtras']): ClientStore {
   const row = (client: ClientRecord): ClientRow => ({
     realm: client.realm,
     clientId: client.clientId,
@@ -217,8 +218,14 @@ function sqliteClients(run: Run): ClientStore {
     async put(client) {
       run((sql) => sql.clientPut.run(row(client)));
     },
+    async update(client, expectedUpdatedAt) {
+      return extras.update(client, expectedUpdatedAt);
+    },
     async delete(realm, clientId) {
-      return run((sql) => sql.clientDelete.run(realm, clientId).changes === 1);
+      return extras.delete(realm, clientId);
+    },
+    async deletedAt(realm, clientId) {
+      return extras.deletedAt(realm, clientId);
     },
     async count(realm) {
       return run((sql) => sql.clientCount.get(realm) ?? 0);
@@ -445,9 +452,19 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     });
 
   const changes = new SqliteChangeFeed(run, changePollMs);
+  const dbRun: DbRun = (operation) =>
+    guard(() => {
+      statementsOrThrow(); // the schema must exist
+      return operation(db);
+    });
+  const admin = sqliteAdminStores(dbRun);
   return {
     kind: 'sqlite',
-    clients: sqliteClients(run),
+    clients: sqliteClients(run, admin.clientExtras),
+    audit: admin.audit,
+    failures: admin.failures,
+    realms: admin.realms,
+    leases: admin.leases,
     keys: sqliteKeys(run),
     revocations: sqliteRevocations(run),
     replay: sqliteReplay(replayRun),

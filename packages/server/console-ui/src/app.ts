@@ -1,0 +1,287 @@
+// The Tessera console front end: plain TypeScript, no framework. Every call goes to the
+// backend-for-frontend under /console/api (session cookie + CSRF header); it never sees a token.
+type Attrs = Record<string, string | boolean | ((e: Event) => void) | undefined>;
+type Child = Node | string | null | undefined | false;
+
+function h(tag: string, attrs: Attrs = {}, ...children: (Child | Child[])[]): HTMLElement {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === false) continue;
+    if (typeof v === 'function') el.addEventListener(k.slice(2), v);
+    else if (v === true) el.setAttribute(k, '');
+    else el.setAttribute(k, v);
+  }
+  for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) el.append(c);
+  return el;
+}
+
+interface Session { subject: string; scope: string; csrf: string; admin_realm: string; issuer: string }
+let session: Session | undefined;
+let realm = 'default';
+const main = () => document.getElementById('main')!;
+
+class ApiError extends Error {
+  constructor(readonly status: number, readonly body: { detail?: string; title?: string; errors?: unknown }) {
+    super(body.detail ?? body.title ?? `HTTP ${status}`);
+  }
+}
+
+async function api<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+  const init: RequestInit = { method, headers: { ...headers }, credentials: 'same-origin' };
+  if (method !== 'GET' && session) (init.headers as Record<string, string>)['x-csrf-token'] = session.csrf;
+  if (body !== undefined) {
+    (init.headers as Record<string, string>)['content-type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  const res = await fetch(`/console/api${path}`, init);
+  const text = await res.text();
+  const json = text ? JSON.parse(text) : undefined;
+  if (!res.ok) throw new ApiError(res.status, json ?? {});
+  return json as T;
+}
+const admin = <T = any>(method: string, path: string, body?: unknown, headers?: Record<string, string>) => api<T>(method, `/admin${path}`, body, headers);
+const enc = encodeURIComponent;
+const when = (seconds: number) => new Date(seconds * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+
+function show(title: string, ...content: Child[]) {
+  document.title = `${title} · Tessera console`;
+  const m = main();
+  m.replaceChildren(h('h1', {}, title), ...content.filter((c): c is Node | string => !!c));
+  m.focus();
+  for (const a of document.querySelectorAll('nav a')) {
+    if ((a as HTMLAnchorElement).hash === `#/${location.hash.slice(2).split('/')[0]}`) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+}
+const errorBox = (e: unknown) => h('p', { role: 'alert', class: 'warn' }, e instanceof Error ? e.message : String(e));
+
+// ---- applications ----------------------------------------------------------------------------
+async function appsPage(query = '') {
+  const q = new URLSearchParams(query);
+  const params = new URLSearchParams({ limit: '200' });
+  if (q.get('q')) params.set('q', q.get('q')!);
+  if (q.get('disabled')) params.set('disabled', q.get('disabled')!);
+  const list = await admin<{ clients: { client: any }[] }>('GET', `/realms/${enc(realm)}/clients?${params}`);
+  const search = h('input', { id: 'q', type: 'search', value: q.get('q') ?? '' }) as HTMLInputElement;
+  const status = h('select', { id: 'status' }, h('option', { value: '' }, 'any'), h('option', { value: 'false' }, 'enabled'), h('option', { value: 'true' }, 'disabled')) as HTMLSelectElement;
+  status.value = q.get('disabled') ?? '';
+  const filter = h('form', { role: 'search', onsubmit: (e) => { e.preventDefault(); location.hash = `#/apps?${new URLSearchParams({ ...(search.value ? { q: search.value } : {}), ...(status.value ? { disabled: status.value } : {}) })}`; } },
+    h('label', { for: 'q' }, 'Search by id or name'), search, h('label', { for: 'status' }, 'Status'), status, h('button', { type: 'submit' }, 'Search'));
+  show('Applications', realmPicker(), filter, h('p', {}, h('a', { href: '#/apps/new' }, '+ Register an application')),
+    h('table', {}, h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Client id'), h('th', { scope: 'col' }, 'Name'), h('th', { scope: 'col' }, 'Status'), h('th', { scope: 'col' }, 'Method'), h('th', { scope: 'col' }, 'Scopes'))),
+      h('tbody', {}, list.clients.map(({ client: c }) => h('tr', {}, h('td', {}, h('a', { href: `#/apps/${enc(c.client_id)}` }, c.client_id)), h('td', {}, c.client_name ?? ''), h('td', { class: c.disabled ? 'status-disabled' : '' }, c.disabled ? 'disabled' : 'enabled'), h('td', {}, c.token_endpoint_auth_method), h('td', {}, c.scope))))));
+}
+
+function realmPicker(): HTMLElement {
+  const sel = h('select', { id: 'realm', onchange: (e) => { realm = (e.target as HTMLSelectElement).value; void route(); } }) as HTMLSelectElement;
+  void admin<{ realms: { name: string }[] }>('GET', '/realms').then((r) => {
+    for (const x of r.realms) sel.append(h('option', { value: x.name }, x.name));
+    sel.value = realm;
+  }).catch(() => sel.append(h('option', { value: realm }, realm)));
+  return h('p', {}, h('label', { for: 'realm' }, 'Realm'), sel);
+}
+
+const PRIVATE_KEY = /-----BEGIN (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----|"d"\s*:/;
+
+function field(id: string, label: string, input: HTMLElement, hint?: string): HTMLElement[] {
+  input.id = id;
+  if (hint) input.setAttribute('aria-describedby', `${id}-hint`);
+  return [h('label', { for: id }, label), input, hint ? h('div', { id: `${id}-hint`, class: 'hint' }, hint) : null].filter(Boolean) as HTMLElement[];
+}
+
+function newAppPage() {
+  const name = h('input', { required: true }) as HTMLInputElement;
+  const owners = h('input', {}) as HTMLInputElement;
+  const id = h('input', {}) as HTMLInputElement;
+  const method = h('select', {}, ...['client_secret_basic', 'client_secret_post', 'private_key_jwt'].map((m) => h('option', { value: m }, m))) as HTMLSelectElement;
+  const secret = h('input', { type: 'password', autocomplete: 'new-password' }) as HTMLInputElement;
+  const scopes = h('input', {}) as HTMLInputElement;
+  const grants = h('select', {}, h('option', { value: 'client_credentials' }, 'client_credentials')) as HTMLSelectElement;
+  const ttl = h('input', { type: 'number', min: '1', inputmode: 'numeric' }) as HTMLInputElement;
+  const aud = h('input', {}) as HTMLInputElement;
+  const key = h('textarea', {}) as HTMLTextAreaElement;
+  const jwksUri = h('input', { type: 'url' }) as HTMLInputElement;
+  const keyWarn = h('p', { role: 'alert', class: 'warn', id: 'key-warning' });
+  const out = h('div', { 'aria-live': 'polite' });
+  const jwtBox = h('fieldset', { hidden: true }, h('legend', {}, 'Public key (private_key_jwt)'),
+    ...field('key', 'Public key: PEM, JWK, JWK Set or X.509 certificate', key, 'Never paste a private key: it is refused here and never sent.'), keyWarn,
+    ...field('jwks_uri', 'or a JWKS URL', jwksUri, 'Checked live after registration.'));
+  method.addEventListener('change', () => { jwtBox.hidden = method.value !== 'private_key_jwt'; });
+  key.addEventListener('input', () => { keyWarn.textContent = PRIVATE_KEY.test(key.value) ? 'This is a PRIVATE key. Keep it with the application; paste only its public key.' : ''; });
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    out.replaceChildren();
+    if (PRIVATE_KEY.test(key.value)) { keyWarn.textContent = 'This is a PRIVATE key. Keep it with the application; paste only its public key.'; key.focus(); return; }
+    const clientId = id.value.trim() || `app-${crypto.randomUUID().slice(0, 8)}`;
+    const body: Record<string, unknown> = { client_id: clientId, client_name: name.value.trim(), token_endpoint_auth_method: method.value, grant_types: [grants.value] };
+    if (owners.value.trim()) body.owners = owners.value.split(',').map((s) => s.trim()).filter(Boolean);
+    if (scopes.value.trim()) body.scope = scopes.value.trim();
+    if (ttl.value) body.access_token_ttl = Number(ttl.value);
+    const auds = aud.value.split(/[\s,]+/).filter(Boolean);
+    if (auds.length) { body.allowed_resources = auds; body.default_resource = auds[0]; }
+    if (method.value !== 'private_key_jwt' && secret.value) body.client_secret = secret.value;
+    if (method.value === 'private_key_jwt' && jwksUri.value.trim()) body.jwks_uri = jwksUri.value.trim();
+    try {
+      const created = await admin('POST', `/realms/${enc(realm)}/clients`, body);
+      if (method.value === 'private_key_jwt' && key.value.trim()) {
+        const text = key.value.trim();
+        await admin('POST', `/realms/${enc(realm)}/clients/${enc(clientId)}/keys`, text.startsWith('{') ? JSON.parse(text) : { pem: text });
+      }
+      let check: Child = null;
+      if (method.value === 'private_key_jwt' && jwksUri.value.trim()) {
+        const r = await admin('POST', `/realms/${enc(realm)}/clients/${enc(clientId)}/jwks-uri/check`, {}).catch((err: Error) => ({ error: err.message }));
+        check = h('pre', { id: 'jwks-check' }, JSON.stringify(r, null, 2));
+      }
+      out.replaceChildren(h('h2', {}, `Registered ${clientId}`),
+        created.client_secret ? h('div', {}, h('p', { class: 'warn' }, 'Client secret, shown once: copy it now.'), h('p', { class: 'secret', id: 'new-secret' }, created.client_secret)) : null, check,
+        h('p', {}, h('a', { href: `#/apps/${enc(clientId)}` }, 'Open the application page')));
+    } catch (err) { out.replaceChildren(errorBox(err)); }
+  };
+  show('Register an application', h('form', { onsubmit: submit },
+    ...field('name', 'Name', name), ...field('owners', 'Owners', owners, 'Comma separated.'),
+    ...field('client_id', 'Client id', id, 'Leave empty to generate one.'), ...field('method', 'Authentication method', method),
+    ...field('secret', 'Client secret', secret, 'Leave empty to have one generated and shown once.'),
+    ...field('scopes', 'Scopes', scopes, 'Space separated.'), ...field('grants', 'Grant types', grants),
+    ...field('ttl', 'Token lifetime (seconds)', ttl), ...field('audiences', 'Audiences (resources)', aud, 'Space or comma separated URIs; the first is the default.'),
+    jwtBox, h('button', { type: 'submit' }, 'Register')), out);
+}
+
+async function appPage(clientId: string) {
+  const base = `/realms/${enc(realm)}/clients/${enc(clientId)}`;
+  const view = await admin('GET', base);
+  const c = view.client;
+  const out = h('div', { 'aria-live': 'polite', id: 'app-result' });
+  const act = (label: string, fn: () => Promise<Child>, opts: { confirm?: string; danger?: boolean } = {}) =>
+    h('button', { type: 'button', class: opts.danger ? 'danger' : undefined, onclick: async () => {
+      if (opts.confirm && !confirm(opts.confirm)) return;
+      try { out.replaceChildren(await fn() ?? ''); } catch (err) { out.replaceChildren(errorBox(err)); }
+    } }, label);
+  const grace = h('input', { type: 'number', min: '0', value: '86400' }) as HTMLInputElement;
+  const meta = await fetch('/console/api/admin/realms/' + enc(realm)).then((r) => r.json()).catch(() => ({}));
+  const tokenEndpoint = (meta.token_endpoint as string | undefined) ?? `${session!.issuer}${realm === 'default' ? '' : `/realms/${enc(realm)}`}/oauth2/token`;
+  const curl = c.token_endpoint_auth_method === 'private_key_jwt'
+    ? `curl -s ${tokenEndpoint} \\\n  -d grant_type=client_credentials \\\n  -d client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer \\\n  -d client_assertion="$ASSERTION"${c.default_resource ? ` \\\n  -d resource=${c.default_resource}` : ''}`
+    : c.token_endpoint_auth_method === 'client_secret_post'
+      ? `curl -s ${tokenEndpoint} \\\n  -d grant_type=client_credentials -d client_id=${c.client_id} -d client_secret="$CLIENT_SECRET"${c.default_resource ? ` \\\n  -d resource=${c.default_resource}` : ''}`
+      : `curl -s -u '${c.client_id}:'"$CLIENT_SECRET" ${tokenEndpoint} \\\n  -d grant_type=client_credentials${c.default_resource ? ` \\\n  -d resource=${c.default_resource}` : ''}`;
+  show(c.client_name ? `${c.client_name} (${c.client_id})` : c.client_id,
+    h('p', {}, 'Status: ', h('strong', { id: 'app-status', class: c.disabled ? 'status-disabled' : 'ok' }, c.disabled ? 'disabled' : 'enabled')),
+    h('dl', {}, h('dt', {}, 'Method'), h('dd', {}, c.token_endpoint_auth_method), h('dt', {}, 'Scopes'), h('dd', {}, c.scope || '—'),
+      h('dt', {}, 'Audiences'), h('dd', {}, (c.allowed_resources ?? []).join(' ') || '—'), h('dt', {}, 'Owners'), h('dd', {}, (c.owners ?? []).join(', ') || '—'),
+      view.previous_secret_expires_at ? [h('dt', {}, 'Previous secret works until'), h('dd', {}, when(view.previous_secret_expires_at))] : null),
+    h('h2', {}, 'Credentials'),
+    c.token_endpoint_auth_method.startsWith('client_secret') ? h('div', {}, ...field('grace', 'Old secret keeps working for (seconds)', grace),
+      act('Rotate secret', async () => {
+        const r = await admin('POST', `${base}/secret/rotate`, { grace_seconds: Number(grace.value) });
+        return h('div', {}, h('p', { class: 'warn' }, 'New client secret, shown once:'), h('p', { class: 'secret', id: 'rotated-secret' }, r.client_secret),
+          h('p', { id: 'old-until' }, r.previous_secret_expires_at ? `The previous secret works until ${when(r.previous_secret_expires_at)}.` : 'The previous secret no longer works.'));
+      })) : null,
+    h('h2', {}, 'Keys'), c.jwks ? h('pre', {}, JSON.stringify(c.jwks, null, 2)) : h('p', {}, c.jwks_uri ? `JWKS URL: ${c.jwks_uri}` : 'No keys.'),
+    c.jwks_uri ? act('Check the JWKS URL now', async () => h('pre', {}, JSON.stringify(await admin('POST', `${base}/jwks-uri/check`, {}), null, 2))) : null,
+    h('h2', {}, 'Status'),
+    c.disabled ? act('Enable', async () => { await admin('POST', `${base}/enable`); await appPage(clientId); return null; })
+      : act('Disable', async () => { await admin('POST', `${base}/disable`, { revoke_tokens: true }); await appPage(clientId); return null; }, { confirm: `Disable ${clientId}? Its token requests will be refused and its tokens revoked.`, danger: true }),
+    act('Delete', async () => { await admin('DELETE', base); location.hash = '#/apps'; return null; }, { confirm: `Delete ${clientId}? This cannot be undone.`, danger: true }),
+    h('h2', {}, 'Try it'), h('pre', { id: 'try-curl' }, curl),
+    h('p', {}, h('a', { href: `#/failures?client_id=${enc(clientId)}` }, 'Recorded failures of this application')), out);
+}
+
+// ---- failures --------------------------------------------------------------------------------
+async function failuresPage(query = '') {
+  const q = new URLSearchParams(query);
+  const clientId = q.get('client_id') ?? '';
+  const params = new URLSearchParams({ limit: '200', ...(clientId ? { client_id: clientId } : {}) });
+  const [list, audit] = await Promise.all([
+    admin<{ failures: any[] }>('GET', `/realms/${enc(realm)}/failures?${params}`),
+    admin<{ events: any[] }>('GET', `/audit?${new URLSearchParams({ realm, since: String(Math.floor(Date.now() / 1000) - 1800), limit: '1000' })}`).catch(() => ({ events: [] })),
+  ]);
+  const input = h('input', { type: 'search', value: clientId }) as HTMLInputElement;
+  const failures = list.failures.sort((a, b) => b.last_seen - a.last_seen);
+  // Failures per minute over the last 30 minutes (from the recorded groups' last_seen times).
+  const now = Math.floor(Date.now() / 60000);
+  const buckets = new Array(30).fill(0);
+  for (const f of failures) { const i = 29 - (now - Math.floor(f.last_seen * 1000 / 60000)); if (i >= 0 && i < 30) buckets[i] += f.count; }
+  const max = Math.max(1, ...buckets);
+  const chart = h('div', { class: 'bars', role: 'img', 'aria-label': `Failures per minute, last 30 minutes: ${buckets.join(', ')}` },
+    ...buckets.map((n) => { const s = h('span'); s.style.height = `${Math.round((n / max) * 58) + (n ? 2 : 0)}px`; s.title = String(n); return s; }));
+  void audit;
+  show('Failure explorer', realmPicker(),
+    h('form', { role: 'search', onsubmit: (e) => { e.preventDefault(); location.hash = `#/failures${input.value ? `?client_id=${enc(input.value)}` : ''}`; } },
+      ...field('fclient', 'Client id', input), h('button', { type: 'submit' }, 'Filter')),
+    h('h2', {}, 'Failures per minute (last 30 minutes)'), chart,
+    failures.length === 0 ? h('p', {}, 'No recorded failures.') :
+      h('table', { id: 'failures' }, h('thead', {}, h('tr', {}, ...['Last seen', 'Client', 'Count', 'Reason', 'Expected / received', 'What to change'].map((t) => h('th', { scope: 'col' }, t)))),
+        h('tbody', {}, failures.map((f) => h('tr', {}, h('td', {}, when(f.last_seen)), h('td', {}, f.client_id ?? '—'), h('td', {}, String(f.count)),
+          h('td', {}, `${f.error}: ${f.reason}`), h('td', {}, factsList(f.facts)), h('td', {}, f.hint))))));
+}
+
+function factsList(facts: Record<string, unknown>): HTMLElement {
+  return h('dl', { class: 'facts' }, ...Object.entries(facts).flatMap(([k, v]) => [h('dt', {}, k.replace(/_/g, ' ')), h('dd', {}, typeof v === 'string' ? v : JSON.stringify(v))]));
+}
+
+// ---- keys, realms, audit ----------------------------------------------------------------------
+async function keysPage() {
+  const [keys, meta] = await Promise.all([admin<{ keys: any[] }>('GET', `/realms/${enc(realm)}/keys`), fetch(`/console/api/admin/realms/${enc(realm)}`).then((r) => r.json())]);
+  const jwksUrl: string | undefined = meta.jwks_uri;
+  const jwks = jwksUrl ? await fetch(new URL(jwksUrl).pathname).then((r) => r.json()).catch(() => undefined) : undefined;
+  const out = h('div', { 'aria-live': 'polite' });
+  show('Signing keys', realmPicker(),
+    h('table', {}, h('thead', {}, h('tr', {}, ...['kid', 'alg', 'state', 'signs from'].map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', {}, keys.keys.map((k) => h('tr', {}, h('td', {}, k.kid), h('td', {}, k.alg), h('td', {}, k.state), h('td', {}, when(k.activates_at)))))),
+    h('button', { type: 'button', onclick: async () => { try { const r = await admin('POST', `/realms/${enc(realm)}/keys/rotate`, {}); out.replaceChildren(`New key ${r.kid ?? ''} published.`); await keysPage(); } catch (e) { out.replaceChildren(errorBox(e)); } } }, 'Rotate now'), out,
+    h('h2', {}, 'JWKS as published'), h('pre', {}, jwks ? JSON.stringify(jwks, null, 2) : 'not available'));
+}
+
+async function realmsPage() {
+  const r = await admin<{ realms: any[] }>('GET', '/realms');
+  show('Realms', h('table', {}, h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Name'), h('th', { scope: 'col' }, 'Issuer'), h('th', { scope: 'col' }, 'Admin realm'))),
+    h('tbody', {}, r.realms.map((x) => h('tr', {}, h('td', {}, h('a', { href: '#/apps', onclick: () => { realm = x.name; } }, x.name)), h('td', {}, x.issuer ?? ''), h('td', {}, x.admin ? 'yes' : ''))))));
+}
+
+async function auditPage() {
+  const [verify, page] = await Promise.all([admin('GET', '/audit/verify'), admin<{ events: any[] }>('GET', '/audit?limit=100')]);
+  const events = page.events.slice().reverse();
+  show('Audit log', h('p', { id: 'chain', class: verify.ok ? 'ok' : 'warn' }, verify.ok ? `Chain verified: ${verify.checked} events, intact.` : `Chain BROKEN at event ${verify.first_broken_seq}: ${verify.problem ?? ''}`),
+    h('table', {}, h('thead', {}, h('tr', {}, ...['#', 'Time', 'Type', 'Realm', 'Client', 'Actor'].map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', {}, events.map((e) => h('tr', {}, h('td', {}, String(e.seq)), h('td', {}, e.time), h('td', {}, e.type), h('td', {}, e.realm ?? ''), h('td', {}, e.client_id ?? ''), h('td', {}, e.actor.id))))));
+}
+
+// ---- shell -----------------------------------------------------------------------------------
+async function route() {
+  const [path, query = ''] = location.hash.slice(1).split('?');
+  const parts = (path || '/apps').split('/').filter(Boolean).map(decodeURIComponent);
+  try {
+    if (parts[0] === 'apps' && parts[1] === 'new') newAppPage();
+    else if (parts[0] === 'apps' && parts[1]) await appPage(parts[1]);
+    else if (parts[0] === 'failures') await failuresPage(query);
+    else if (parts[0] === 'keys') await keysPage();
+    else if (parts[0] === 'realms') await realmsPage();
+    else if (parts[0] === 'audit') await auditPage();
+    else await appsPage(query);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) return signedOut('Your session has ended.');
+    show('Error', errorBox(err));
+  }
+}
+
+function signedOut(message = '') {
+  session = undefined;
+  document.getElementById('nav')!.replaceChildren();
+  document.getElementById('who')!.replaceChildren();
+  show('Sign in', message ? h('p', {}, message) : null, h('p', {}, 'Ask an operator to run ', h('code', {}, 'tessera console login'), ' and open the one-time link it prints.'));
+}
+
+async function start() {
+  if (location.pathname.endsWith('/console/login')) {
+    const token = location.hash.slice(1);
+    history.replaceState(null, '', '/console/');
+    try { session = await api<Session>('POST', '/session', { token }); } catch (err) { return signedOut(err instanceof Error ? err.message : ''); }
+  } else {
+    try { session = await api<Session>('GET', '/session'); } catch { return signedOut(); }
+  }
+  document.getElementById('nav')!.replaceChildren(...[['apps', 'Applications'], ['failures', 'Failures'], ['keys', 'Signing keys'], ['realms', 'Realms'], ['audit', 'Audit log']].map(([k, t]) => h('a', { href: `#/${k}` }, t!)));
+  document.getElementById('who')!.replaceChildren(`Signed in as ${session.subject} `, h('button', { type: 'button', class: 'plain', onclick: async () => { await api('DELETE', '/session').catch(() => undefined); signedOut('Signed out.'); } }, 'Sign out'));
+  window.addEventListener('hashchange', () => void route());
+  await route();
+}
+void start();

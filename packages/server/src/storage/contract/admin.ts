@@ -1,0 +1,189 @@
+/**
+ * The administration part of the storage contract (issue 9): client compare-and-set and
+ * tombstones, the audit chain, recorded failures, runtime realms and leases. Run by
+ * runStorageContract for every adapter.
+ */
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { AuditEventInput, AuthFailureRecord, ClientRecord, Storage } from '../../core/ports/index.ts';
+import { auditHash, verifyChain } from '../../core/admin/audit.ts';
+import type { StorageFactory } from './index.ts';
+
+function client(realm: string, clientId: string, updatedAt: number): ClientRecord {
+  return {
+    realm,
+    clientId,
+    owners: [],
+    disabled: false,
+    tokenEndpointAuthMethod: 'client_secret_basic',
+    secretHash: 'sha256$x',
+    grantTypes: ['client_credentials'],
+    scopes: ['read'],
+    mayIntrospect: false,
+    allowBasicWithAssertion: false,
+    createdAt: 1_700_000_000_000,
+    updatedAt,
+  };
+}
+
+function event(i: number, changes: Partial<AuditEventInput> = {}): AuditEventInput {
+  return { at: 1_700_000_000_000 + i * 1000, type: 'client.updated', realm: 'default', clientId: `c${i}`, actor: { id: 'admin-1', source: '127.0.0.1', requestId: `r${i}` }, data: { n: i, nested: { b: 2, a: [1, 'x'] } }, ...changes };
+}
+
+function failure(changes: Partial<AuthFailureRecord> = {}): AuthFailureRecord {
+  return { realm: 'default', clientId: 'c1', endpoint: 'token', method: 'client_secret_basic', source: '10.0.0.1', error: 'invalid_client', reason: 'secret_mismatch', facts: { n: 1 }, count: 1, firstSeen: 1000, lastSeen: 1000, ...changes };
+}
+
+export function runAdminStorageContract(name: string, factory: StorageFactory): void {
+  describe(`storage contract (administration): ${name}`, () => {
+    let storage: Storage;
+    let cleanup: () => Promise<void>;
+    beforeEach(async () => {
+      ({ storage, cleanup } = await factory());
+    });
+    afterEach(async () => {
+      await cleanup();
+    });
+
+    describe('clients: compare-and-set and tombstones', () => {
+      it('update writes only when the stored version is the expected one', async () => {
+        await storage.clients.create(client('default', 'a', 10));
+        assert.equal(await storage.clients.update({ ...client('default', 'a', 11), clientName: 'first' }, 10), true);
+        assert.equal(await storage.clients.update({ ...client('default', 'a', 12), clientName: 'stale' }, 10), false);
+        const stored = await storage.clients.get('default', 'a');
+        assert.equal(stored?.clientName, 'first');
+        assert.equal(stored?.updatedAt, 11);
+        assert.equal(await storage.clients.update(client('default', 'missing', 2), 1), false);
+        assert.equal(await storage.clients.get('default', 'missing'), undefined);
+      });
+
+      it('concurrent updates from the same version: exactly one wins', async () => {
+        await storage.clients.create(client('default', 'a', 10));
+        const results = await Promise.all([1, 2, 3, 4].map((i) => storage.clients.update({ ...client('default', 'a', 10 + i), clientName: `w${i}` }, 10)));
+        assert.equal(results.filter(Boolean).length, 1);
+      });
+
+      it('delete leaves a tombstone with the time of deletion; never-deleted ids have none', async () => {
+        await storage.clients.create(client('default', 'a', 10));
+        assert.equal(await storage.clients.deletedAt('default', 'a'), undefined);
+        const before = Date.now();
+        assert.equal(await storage.clients.delete('default', 'a'), true);
+        const at = await storage.clients.deletedAt('default', 'a');
+        assert.ok(at !== undefined && at >= before && at <= Date.now(), `tombstone ${at}`);
+        assert.equal(await storage.clients.deletedAt('other', 'a'), undefined);
+        assert.equal(await storage.clients.delete('default', 'a'), false);
+      });
+    });
+
+    describe('audit chain', () => {
+      it('append numbers events from 1 and links each to the previous hash; verification passes', async () => {
+        const first = await storage.audit.append([event(1), event(2)], auditHash);
+        const [third] = await storage.audit.append([event(3)], auditHash);
+        assert.deepEqual([...first, third!].map((e) => e.seq), [1, 2, 3]);
+        assert.equal(first[0]!.prevHash, '0'.repeat(64));
+        assert.equal(first[1]!.prevHash, first[0]!.hash);
+        assert.equal(third!.prevHash, first[1]!.hash);
+        const listed = await storage.audit.list();
+        assert.deepEqual(listed, [...first, third!]);
+        assert.deepEqual(await verifyChain(storage.audit), { ok: true, checked: 3 });
+      });
+
+      it('list filters by after, time, realm, client, type (exact and prefix) and limit', async () => {
+        await storage.audit.append(
+          [event(1), event(2, { realm: 'other', type: 'key.rotated', clientId: null }), event(3, { type: 'client.created' }), event(4, { clientId: 'x' })],
+          auditHash,
+        );
+        const seqs = async (o: Parameters<Storage['audit']['list']>[0]) => (await storage.audit.list(o)).map((e) => e.seq);
+        assert.deepEqual(await seqs({ after: 2 }), [3, 4]);
+        assert.deepEqual(await seqs({ since: event(2).at, until: event(4).at }), [2, 3]);
+        assert.deepEqual(await seqs({ realm: 'other' }), [2]);
+        assert.deepEqual(await seqs({ clientId: 'x' }), [4]);
+        assert.deepEqual(await seqs({ type: 'client.*' }), [1, 3, 4]);
+        assert.deepEqual(await seqs({ type: 'client.created' }), [3]);
+        assert.deepEqual(await seqs({ limit: 2 }), [1, 2]);
+      });
+
+      it('concurrent appends keep one valid chain', async () => {
+        await Promise.all(Array.from({ length: 20 }, (_, i) => storage.audit.append([event(i)], auditHash)));
+        const all = await storage.audit.list();
+        assert.deepEqual(all.map((e) => e.seq), Array.from({ length: 20 }, (_, i) => i + 1));
+        assert.equal((await verifyChain(storage.audit)).ok, true);
+      });
+
+      it('prune removes old events and keeps the chain verifiable from an anchor', async () => {
+        await storage.audit.append([event(1), event(2), event(3)], auditHash);
+        assert.equal(await storage.audit.prune(event(3).at), 2);
+        const anchor = await storage.audit.anchor();
+        assert.equal(anchor?.seq, 2);
+        const [fourth] = await storage.audit.append([event(4)], auditHash);
+        assert.equal(fourth!.seq, 4);
+        const result = await verifyChain(storage.audit);
+        assert.equal(result.ok, true);
+        assert.equal(result.checked, 2);
+        assert.equal(await storage.audit.prune(0), 0);
+      });
+    });
+
+    describe('recorded failures', () => {
+      it('aggregates repeats: counts add, first/last seen widen, latest facts win', async () => {
+        await storage.failures.record([failure({ count: 2, firstSeen: 1000, lastSeen: 2000 })], { perClient: 10, perRealm: 100 });
+        await storage.failures.record([failure({ count: 3, firstSeen: 1500, lastSeen: 3000, facts: { n: 2 } })], { perClient: 10, perRealm: 100 });
+        const [row, ...rest] = await storage.failures.list('default');
+        assert.equal(rest.length, 0);
+        assert.equal(row!.count, 5);
+        assert.equal(row!.firstSeen, 1000);
+        assert.equal(row!.lastSeen, 3000);
+        assert.deepEqual(row!.facts, { n: 2 });
+      });
+
+      it('lists newest first, filters by client, keeps unknown (null) client ids apart', async () => {
+        await storage.failures.record(
+          [failure({ lastSeen: 1000 }), failure({ clientId: 'c2', lastSeen: 3000 }), failure({ clientId: null, reason: 'unknown_client', lastSeen: 2000 })],
+          { perClient: 10, perRealm: 100 },
+        );
+        assert.deepEqual((await storage.failures.list('default')).map((f) => f.clientId), ['c2', null, 'c1']);
+        assert.deepEqual((await storage.failures.list('default', { clientId: 'c1' })).map((f) => f.lastSeen), [1000]);
+        assert.equal((await storage.failures.list('default', { limit: 1 })).length, 1);
+        assert.deepEqual(await storage.failures.list('other'), []);
+      });
+
+      it('keeps at most perClient aggregates per client and perRealm per realm, dropping the oldest', async () => {
+        const batch = Array.from({ length: 6 }, (_, i) => failure({ source: `10.0.0.${i}`, lastSeen: 1000 + i }));
+        await storage.failures.record(batch, { perClient: 4, perRealm: 100 });
+        assert.deepEqual((await storage.failures.list('default')).map((f) => f.source), ['10.0.0.5', '10.0.0.4', '10.0.0.3', '10.0.0.2']);
+        const many = Array.from({ length: 5 }, (_, i) => failure({ clientId: `x${i}`, lastSeen: 5000 + i }));
+        await storage.failures.record(many, { perClient: 4, perRealm: 6 });
+        assert.equal((await storage.failures.list('default')).length, 6);
+        assert.equal((await storage.failures.list('default'))[0]!.clientId, 'x4');
+      });
+    });
+
+    describe('runtime realms and leases', () => {
+      it('realms: create once, list by name, delete', async () => {
+        assert.equal(await storage.realms.create({ name: 'b', settings: { tokens: { ttl: 60 } }, createdAt: 1 }), true);
+        assert.equal(await storage.realms.create({ name: 'a', settings: {}, createdAt: 2 }), true);
+        assert.equal(await storage.realms.create({ name: 'a', settings: {}, createdAt: 3 }), false);
+        assert.deepEqual(await storage.realms.list(), [
+          { name: 'a', settings: {}, createdAt: 2 },
+          { name: 'b', settings: { tokens: { ttl: 60 } }, createdAt: 1 },
+        ]);
+        assert.equal(await storage.realms.delete('a'), true);
+        assert.equal(await storage.realms.delete('a'), false);
+      });
+
+      it('leases: one holder at a time until expiry; the holder renews', async () => {
+        assert.equal(await storage.leases.acquire('job', 'i1', 1000, 10_000), true);
+        assert.equal(await storage.leases.acquire('job', 'i2', 1000, 10_500), false);
+        assert.equal(await storage.leases.acquire('job', 'i1', 1000, 10_600), true);
+        assert.equal(await storage.leases.acquire('job', 'i2', 1000, 11_500), false);
+        assert.equal(await storage.leases.acquire('job', 'i2', 1000, 11_600), true);
+        assert.equal(await storage.leases.acquire('other', 'i1', 1000, 11_600), true);
+      });
+
+      it('concurrent acquires of a free lease: exactly one holder', async () => {
+        const got = await Promise.all(['a', 'b', 'c', 'd'].map((h) => storage.leases.acquire('race', h, 60_000, 1000)));
+        assert.equal(got.filter(Boolean).length, 1);
+      });
+    });
+  });
+}
