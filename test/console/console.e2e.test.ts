@@ -11,7 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startTestServer, type TestServer } from '../fixtures/server.ts';
-import { createLoginLink } from '../../packages/server/src/console/index.ts';
+import { createLoginLink } from '../../packages/server/src/http/console/index.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const require = createRequire(import.meta.url);

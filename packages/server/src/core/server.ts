@@ -28,6 +28,7 @@ import { revoke } from './revocation/revoke.ts';
 import { buildMetadata } from './metadata/metadata.ts';
 import { exportState, importState, type ExportDocument, type ImportSummary } from './transfer.ts';
 import { OAuthError } from './errors/index.ts';
+import type { ReasonCode } from './errors/reasons.ts';
 import { AdminService } from './admin/admin-service.ts';
 import { FailureRecorder, SECURITY_REASONS, type FailureLimits } from './admin/failures.ts';
 import { claimedIdentity } from './admin/claimed.ts';
@@ -264,7 +265,7 @@ export class AuthorizationServer {
       method: claimed.method,
       source: req.source ?? null,
       error: err.error,
-      reason: err.reason ?? 'unspecified',
+      reason: err.reason ?? ('unspecified' satisfies ReasonCode),
       facts: (err.facts as Record<string, unknown> | undefined) ?? {},
       at: this.clock.now(),
     });

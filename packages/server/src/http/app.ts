@@ -14,7 +14,7 @@ import { parseForm } from '../core/params.ts';
 import { registerAmAliases } from './am-aliases.ts';
 import { guardConnections, listenerOptions } from './connections.ts';
 import { ADMIN_PREFIX, adminPlugin } from './admin/index.ts';
-import { CONSOLE_PREFIX, consolePlugin } from '../console/index.ts';
+import { CONSOLE_PREFIX, consolePlugin } from './console/index.ts';
 import type { Metrics } from './metrics.ts';
 
 export interface AppOptions {

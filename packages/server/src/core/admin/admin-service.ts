@@ -6,6 +6,7 @@
 import type { ResolvedConfig, RealmConfig, ClientMetadataInput, JwksFetchPolicy } from '../config/index.ts';
 import { clientMetadataSchema, formatIssues } from '../config/index.ts';
 import { AdminError } from '../errors/index.ts';
+import { isReasonCode, type ReasonCode } from '../errors/reasons.ts';
 import type { AuditEventRecord, ClientRecord, Clock, Storage } from '../ports/index.ts';
 import type { KeyEncryptionKey } from '../crypto/kek.ts';
 import type { ClientRegistry } from '../clients/registry.ts';
@@ -368,12 +369,12 @@ export class AdminService implements AdminOperations {
       const keys = await cache.get(target);
       const views = keys.map((k) => ({ kid: k.kid, kty: k.jwk.kty, alg: typeof k.jwk.alg === 'string' ? k.jwk.alg : undefined, use: typeof k.jwk.use === 'string' ? k.jwk.use : undefined, crv: typeof k.jwk.crv === 'string' ? k.jwk.crv : undefined, usable: true }));
       result = keys.length === 0
-        ? { ok: false, uri: target, keys: views, error: 'the key set holds no usable public key', reason: 'jwks_no_usable_key', elapsed_ms: Math.round(performance.now() - started) }
+        ? { ok: false, uri: target, keys: views, error: 'the key set holds no usable public key', reason: 'jwks_no_usable_key' satisfies ReasonCode, elapsed_ms: Math.round(performance.now() - started) }
         : { ok: true, uri: target, keys: views, elapsed_ms: Math.round(performance.now() - started) };
     } catch (err) {
       const error = err instanceof Error ? `${err.message}${err.cause instanceof Error ? ` (${err.cause.message})` : ''}` : String(err);
       const reason = (err as { reason?: unknown }).reason;
-      result = { ok: false, uri: target, keys: [], error, reason: typeof reason === 'string' ? reason : 'jwks_uri_fetch_failed', elapsed_ms: Math.round(performance.now() - started) };
+      result = { ok: false, uri: target, keys: [], error, reason: typeof reason === 'string' && isReasonCode(reason) ? reason : 'jwks_uri_fetch_failed', elapsed_ms: Math.round(performance.now() - started) };
     }
     await this.audit(actor, 'client.jwks_checked', realm.name, clientId, { uri: target, ok: result.ok, ...(result.error ? { error: result.error } : {}) });
     return result;

@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 import type { AuditEventRecord, AuditStore } from '../ports/index.ts';
 import type { AuditVerifyResult } from './types.ts';
 
-export const GENESIS_HASH = '0'.repeat(64);
+import { AUDIT_GENESIS_HASH as GENESIS_HASH } from '../ports/index.ts';
+export { GENESIS_HASH };
 
 /** JSON with object keys sorted at every level (RFC 8785-like for the values Tessera stores). */
 export function canonicalJson(value: unknown): string {

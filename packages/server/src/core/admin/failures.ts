@@ -7,6 +7,7 @@
  * realm, newest first.
  */
 import type { AuthFailureRecord, FailureStore } from '../ports/index.ts';
+import { REASONS, isReasonCode, type ReasonCode } from '../errors/reasons.ts';
 
 export interface FailureLimits {
   /** Aggregates kept in storage per (realm, client). */
@@ -33,34 +34,13 @@ export interface FailureInput {
   at: number;
 }
 
-/** One line per reason code: what a client developer should check (fallback table; see docs/errors.md). */
-const HINTS: Record<string, string> = {
-  unspecified: 'See the error_description returned to the client and the server log.',
-  unknown_client: 'The client_id is not registered in this realm: check the id and the realm (issuer) the client uses.',
-  secret_mismatch: 'The client secret is wrong: check for a rotated secret, stray whitespace or the wrong environment.',
-  client_disabled: 'The client is disabled by an operator: ask them to enable it.',
-  method_mismatch: 'The client authenticated with another method than the one it is registered for (token_endpoint_auth_method).',
-  assertion_expired: 'The client assertion has expired: check the client machine clock and the assertion lifetime (exp).',
-  aud_mismatch: 'The assertion aud must be the issuer or the token endpoint URL of this realm.',
-  kid_not_found: 'No registered key has the kid in the assertion header: upload the new public key or update the jwks_uri.',
-  jwks_uri_fetch_failed: 'The server could not fetch the client jwks_uri: check that it is reachable, https and returns a JWK Set.',
-  jti_replayed: 'The assertion jti was already used: create a new assertion (fresh jti) for every request.',
-  signature_invalid: 'The assertion signature does not verify: the client signs with a key that is not registered, or the wrong alg.',
-  scope_not_allowed: 'The requested scope is not among the scopes registered for the client.',
-  throttled: 'Too many failed attempts from this address for this client: wait for the window to end and fix the credentials.',
-  grant_not_allowed: 'The client is not allowed to use this grant type.',
-  resource_not_allowed: 'The requested resource (audience) is not in the client allowed_resources.',
-  not_introspector: 'The client is not allowed to call the introspection endpoint (may_introspect).',
-  token_not_owned: 'A client may revoke only the tokens issued to it.',
-  failures_dropped: 'More distinct failures arrived than the recorder keeps per interval: likely a flood; see the source addresses.',
-};
-
+/** The one-line hint of a reason code: what a client developer should check (REASONS, docs/errors.md). */
 export function failureHint(reason: string): string {
-  return HINTS[reason] ?? `Reason ${reason}: see docs/errors.md.`;
+  return isReasonCode(reason) ? REASONS[reason] : `Reason ${reason}: see docs/errors.md.`;
 }
 
 /** Reason codes that are security events: also appended to the audit trail, aggregated. */
-export const SECURITY_REASONS = new Set(['jti_replayed', 'throttled']);
+export const SECURITY_REASONS: ReadonlySet<string> = new Set<ReasonCode>(['jti_replayed', 'assertion_replayed', 'throttled']);
 
 export class FailureRecorder {
   readonly #store: FailureStore;
@@ -97,7 +77,7 @@ export class FailureRecorder {
         d.count++;
         d.lastSeen = f.at;
       } else {
-        this.#dropped.set(f.realm, { realm: f.realm, clientId: null, endpoint: f.endpoint, method: null, source: null, error: 'various', reason: 'failures_dropped', facts: { cap_per_interval: this.#limits.maxAggregates }, count: 1, firstSeen: f.at, lastSeen: f.at });
+        this.#dropped.set(f.realm, { realm: f.realm, clientId: null, endpoint: f.endpoint, method: null, source: null, error: 'various', reason: 'failures_dropped' satisfies ReasonCode, facts: { cap_per_interval: this.#limits.maxAggregates }, count: 1, firstSeen: f.at, lastSeen: f.at });
       }
     }
     this.#timer ??= setTimeout(() => {

@@ -1,6 +1,7 @@
 /**
  * Every private reason code an OAuthError may carry (`err.because(reason, facts)`), with a one-line
- * hint for the client developer: what to check. The codes are stable (recorded failures and the
+ * hint for the client developer: what to check; and the few codes only the failure recorder and the
+ * admin API's jwks_uri check use (last section). The codes are stable (recorded failures and the
  * admin API show them); docs/errors.md lists the same table, and reasons.test.ts checks that every
  * code thrown anywhere in the core appears here and in the docs.
  */
@@ -86,6 +87,10 @@ export const REASONS = {
   token_missing: 'Send the token parameter.',
   introspection_not_allowed: 'Only clients registered with may_introspect may call the introspection endpoint.',
   token_not_owned: 'A client may revoke only its own tokens.',
+  // recorded failures and admin checks only (never carried by an OAuthError)
+  unspecified: 'The refusal carried no reason code (a bug worth reporting): see error_description and the server log under the request id.',
+  failures_dropped: 'More distinct failures arrived in one flush interval than the recorder keeps (a flood?): look at the source addresses.',
+  jwks_no_usable_key: 'Your JWK Set holds no public signing key Tessera can use: publish an RSA, EC or OKP public key (use sig).',
 } as const satisfies Record<string, string>;
 
 export type ReasonCode = keyof typeof REASONS;

@@ -205,10 +205,13 @@ export interface AuditListOptions {
   limit?: number;
 }
 
+/** The prevHash of the first event of an audit chain that has no anchor (nothing pruned yet). */
+export const AUDIT_GENESIS_HASH = '0'.repeat(64);
+
 export interface AuditStore {
   /**
-   * Appends events at the end of the one chain: seq = last + 1, prevHash = the last event's hash,
-   * hash = hash(record without hash). Serialised across every process sharing the backend, so
+   * Appends events at the end of the one chain: seq = last + 1, prevHash = the last event's hash
+   * (the anchor's after pruning, AUDIT_GENESIS_HASH for the very first), hash = hash(record without hash). Serialised across every process sharing the backend, so
    * concurrent writers keep one valid chain.
    */
   append(events: AuditEventInput[], hash: (record: Omit<AuditEventRecord, 'hash'>) => string): Promise<AuditEventRecord[]>;

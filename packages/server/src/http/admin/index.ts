@@ -13,7 +13,7 @@ import { ADMIN_PREFIX, buildOpenApiDocument } from './openapi.ts';
 import { Problem, toProblem, validationProblem } from './problem.ts';
 import type { AdminRoute } from './route.ts';
 import { adminRoutes } from './routes.ts';
-import { CONSOLE_PREFIX, consolePlugin } from '../../console/index.ts';
+import { CONSOLE_PREFIX, consolePlugin } from '../console/index.ts';
 import { guardConnections, listenerOptions } from '../connections.ts';
 
 export { ADMIN_PREFIX } from './openapi.ts';

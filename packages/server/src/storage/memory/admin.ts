@@ -13,7 +13,8 @@ import type {
   RealmStore,
 } from '../../core/ports/index.ts';
 
-export const GENESIS_HASH = '0'.repeat(64);
+import { AUDIT_GENESIS_HASH as GENESIS_HASH } from '../../core/ports/index.ts';
+export { GENESIS_HASH };
 
 /** Does an event match a list query (shared by adapters that filter in memory). */
 export function auditMatches(e: AuditEventRecord, o: AuditListOptions): boolean {

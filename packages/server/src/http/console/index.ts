@@ -9,10 +9,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AuthorizationServer } from '../core/server.ts';
-import { AuthorizationServer as Server } from '../core/server.ts';
-import { mintAccessToken, verifyOwnAccessToken } from '../core/tokens/access-token.ts';
-import { adminAudience, ALL_ADMIN_SCOPES } from '../http/admin/auth.ts';
+import type { AuthorizationServer } from '../../core/server.ts';
+import { AuthorizationServer as Server } from '../../core/server.ts';
+import { mintAccessToken, verifyOwnAccessToken } from '../../core/tokens/access-token.ts';
+import { adminAudience, ALL_ADMIN_SCOPES } from '../admin/auth.ts';
 
 export const CONSOLE_PREFIX = '/console';
 /** The admin-realm client the console's admin tokens are issued to (created on first sign-in). */
@@ -57,7 +57,7 @@ export function consoleAudience(issuer: string): string {
 }
 
 export function defaultAssetsDir(): string {
-  return join(new URL('.', import.meta.url).pathname, '..', '..', 'console-ui', 'dist');
+  return join(new URL('.', import.meta.url).pathname, '..', '..', '..', 'console-ui', 'dist');
 }
 
 /** A one-time sign-in link (single use across a cluster through the replay store; 5 minutes). */
