@@ -199,6 +199,16 @@ for (const [backendName, makeBackend] of [['memory', memoryBackend], ['sqlite', 
         await token(server, 'app', created.client_secret!);
       });
 
+      it('a merge patch with owners: null removes the owners (RFC 7396); one that does not name them keeps them', async () => {
+        const server = await start(baseConfig([]));
+        await server.admin.createClient(ACTOR, 'default', { client_id: 'owned', scope: 'read', owners: ['team-a', 'team-b'] });
+        const renamed = await server.admin.updateClient(ACTOR, 'default', 'owned', { client_name: 'Owned' });
+        assert.deepEqual(renamed.client.owners, ['team-a', 'team-b']);
+        const cleared = await server.admin.updateClient(ACTOR, 'default', 'owned', { owners: null });
+        assert.deepEqual(cleared.client.owners ?? [], []);
+        assert.deepEqual((await server.admin.getClient(ACTOR, 'default', 'owned')).client.owners ?? [], []);
+      });
+
       it('lists with cursor pagination and filters (text, method, disabled)', async () => {
         const server = await start(baseConfig([]));
         for (const id of ['alpha', 'beta', 'gamma', 'delta']) await server.admin.createClient(ACTOR, 'default', { client_id: id, scope: 'read', client_name: `The ${id}` });

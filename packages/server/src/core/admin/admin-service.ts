@@ -273,7 +273,10 @@ export class AdminService implements AdminOperations {
     const before = await this.#record(realm.name, clientId);
     const merged = mergePatch({ ...settingsOf(before), client_id: clientId }, patch) as Record<string, unknown>;
     if (merged.client_id !== clientId) throw new AdminError('invalid_metadata', 'client_id: cannot change');
-    const input = parseMetadata(merged);
+    // The merged document is the whole new state: a member the patch removed (null) is absent, so
+    // `owners` must not fall back to the stored owners as an upsert's does (RFC 7396).
+    const parsed = parseMetadata(merged);
+    const input: ClientMetadataInput = { ...parsed, owners: parsed.owners ?? [] };
     const built = await buildClientRecord(realm.name, input, { kek: this.#d.kek, now: this.#now(), maxTtlSeconds: realm.tokens.maxTtlSeconds, scopeCatalogue: scopeCatalogue(realm), existing: before });
     const secretReplaced = input.client_secret !== undefined || built.generatedSecret !== undefined;
     this.#keepRuntimeState(before, built.record, secretReplaced);
