@@ -71,7 +71,7 @@ for (const backend of backends) {
     it('starts with a bootstrapped admin client', async () => {
       const opened = await backend.open();
       cleanup = opened.cleanup;
-      t = await startTestServer({ inject: true, storage: opened.storage, config: { realms: [{ name: 'payments' }] } });
+      t = await startTestServer({ inject: true, storage: opened.storage, config: { realms: [{ name: 'payments' }], jwks_fetch: { allow: ['127.0.0.1'] } } });
       bearer = await adminToken(t.app, t.server, await createAdminClient(t.server));
       assert.ok(bearer.split('.').length === 3);
     });
