@@ -100,7 +100,7 @@ describe('Keycloak realm export → Tessera clients', () => {
   });
 
   it('imported clients get tokens with the credentials they had in Keycloak', async () => {
-    const t: TestServer = await startTestServer({ inject: true });
+    const t: TestServer = await startTestServer({ inject: true, config: { jwks_fetch: { allow: ['127.0.0.1'] } } }); // the Keycloak key set is served on loopback
     try {
       const lines: string[] = [];
       const summary = await importKeycloak(t.server, 'default', realmExport(), () => undefined, (s) => void lines.push(s));

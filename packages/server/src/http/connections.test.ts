@@ -86,19 +86,28 @@ it('shutdown closes idle connections at once, lets a request being sent finish, 
   const idle = await open(t);
   idle.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'); // then stays open (keep-alive)
   const silent = await open(t); // connected, nothing sent
-  const halfway = await open(t);
-  halfway.write('GET /healthz HTTP/1.1\r\nHost: x\r\n'); // headers not finished yet
+  const halfway = await open(t); // headers sent, half the body held back when the signal comes
+  const body = 'grant_type=client_credentials';
+  halfway.write(`POST /oauth2/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`);
+  const lateHeaders = await open(t);
+  lateHeaders.write('GET /healthz HTTP/1.1\r\nHost: x\r\n'); // headers not finished yet
   await new Promise((r) => setTimeout(r, 200));
   assert.match(idle.received, /^HTTP\/1\.1 200/);
   const t0 = performance.now();
   const closing = closeGracefully(t.app, 1500);
-  setTimeout(() => halfway.write('\r\n'), 300); // the rest of the request arrives during the grace
+  setTimeout(() => halfway.write(body.slice(10)), 300); // the rest of the body arrives during the grace
+  setTimeout(() => lateHeaders.write('\r\n'), 300); // a request that begins after the signal
   assert.ok(await waitClosed([idle, silent], 400), 'idle and silent connections are closed at once');
   assert.ok(slow.every((s) => s.closedAt === undefined), 'requests being read are not cut before the grace');
   await closing;
   const took = performance.now() - t0;
   assert.ok(took < 2500, `closed in ${Math.round(took)} ms`);
-  assert.ok(await waitClosed([...slow, halfway], 500), 'everything is closed after the grace');
-  assert.match(halfway.received, /^HTTP\/1\.1 200/, 'the request completed during the grace was answered');
+  assert.ok(await waitClosed([...slow, halfway, lateHeaders], 500), 'everything is closed after the grace');
+  // handled (no credentials: 401 invalid_client), not cut, and told not to reuse the connection
+  assert.match(halfway.received, /^HTTP\/1\.1 401/, 'the request completed during the grace was answered');
+  assert.match(halfway.received, /invalid_client/);
   assert.match(halfway.received, /connection: close/i);
+  // a request begun after the signal is answered 503 + Connection: close rather than reset
+  assert.match(lateHeaders.received, /^HTTP\/1\.1 503/);
+  assert.match(lateHeaders.received, /connection: close/i);
 });

@@ -31,12 +31,13 @@ function trustProxyOption(tp: false | number | readonly string[]): false | strin
 
 interface Guard {
   sockets: Set<Socket>;
+  closing: boolean;
 }
 
 const guards = new WeakMap<FastifyInstance, Guard>();
 
 export function guardConnections(app: FastifyInstance, maxPerSource: number): void {
-  const guard: Guard = { sockets: new Set() };
+  const guard: Guard = { sockets: new Set(), closing: false };
   guards.set(app, guard);
   const perSource = new Map<string, number>();
   app.server.on('connection', (socket: Socket) => {
@@ -56,6 +57,11 @@ export function guardConnections(app: FastifyInstance, maxPerSource: number): vo
       else perSource.set(source, left);
     });
   });
+  // Answers given while shutting down tell the client not to reuse the connection.
+  app.addHook('onSend', (_request, reply, _payload, done) => {
+    if (guard.closing) reply.header('connection', 'close');
+    done();
+  });
 }
 
 /**
@@ -66,8 +72,12 @@ export function guardConnections(app: FastifyInstance, maxPerSource: number): vo
  * `graceMs` at most. Resolves when closed.
  */
 export async function closeGracefully(app: FastifyInstance, graceMs: number): Promise<void> {
+  const guard = guards.get(app);
+  if (guard) guard.closing = true;
   const closing = app.close();
   app.server.closeIdleConnections?.();
+  // Node counts a connection that has sent nothing yet as busy: close those too.
+  if (guard) for (const s of guard.sockets) if (s.bytesRead === 0) s.destroy();
   // Idle keep-alive connections that finish a request during the grace close after their answer
   // (server.close() sets Connection: close); check again shortly in case one slipped between.
   const idle = setInterval(() => app.server.closeIdleConnections?.(), 250);

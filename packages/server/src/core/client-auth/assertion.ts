@@ -40,6 +40,8 @@ export interface AssertionCredentials {
 export interface PreProofRefusal {
   reason: ReasonCode;
   facts?: Record<string, unknown>;
+  /** Private detail for the log (never sent to the caller); the reason code when absent. */
+  detail?: string;
 }
 
 const TYP_ALLOWED = new Set(['jwt', 'client-authentication+jwt']);

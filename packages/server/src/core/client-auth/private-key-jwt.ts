@@ -19,7 +19,9 @@ function selectionRefusal(selection: KeySelection, keys: readonly ClientKey[], h
   const designated = typeof header.kid === 'string' ? { kid: header.kid.slice(0, 100) } : typeof header['x5t#S256'] === 'string' ? { 'x5t#S256': header['x5t#S256'] } : typeof header.x5t === 'string' ? { x5t: header.x5t } : {};
   const known = keys.map((k) => k.kid ?? null);
   if (selection.reason === 'ambiguous') return { reason: 'key_ambiguous', facts: { alg, known, ...extra } };
-  if (selection.reason === 'duplicate_kid') return { reason: 'duplicate_kid', facts: { ...designated, alg, known, ...extra, duplicate_kids: [designated.kid] } };
+  if (selection.reason === 'duplicate_kid') {
+    return { reason: 'duplicate_kid', facts: { ...designated, alg, known, ...extra, duplicate_kids: [designated.kid] }, detail: `several keys of the client's set share kid ${JSON.stringify(designated.kid)}` };
+  }
   return { reason: 'kid_not_found', facts: { ...designated, alg, known, ...extra } };
 }
 
@@ -28,7 +30,8 @@ function fetchRefusal(err: unknown, uri: string): PreProofRefusal {
   const code = (err as { code?: unknown }).code;
   const facts = (err as { facts?: Record<string, unknown> }).facts ?? {};
   const reason: ReasonCode = typeof code === 'string' && code in REASONS ? (code as ReasonCode) : 'jwks_uri_fetch_failed';
-  return { reason, facts: { jwks_uri: uri, error: String((err as Error).message ?? err).slice(0, 200), ...facts } };
+  const message = String((err as Error).message ?? err).slice(0, 200);
+  return { reason, facts: { jwks_uri: uri, error: message, ...facts }, detail: `jwks_uri fetch failed: ${message}` };
 }
 
 export const privateKeyJwt: ClientAuthMethod<AssertionCredentials> = {
@@ -72,7 +75,7 @@ export const privateKeyJwt: ClientAuthMethod<AssertionCredentials> = {
     }
     if (refusal || !key || !client) {
       await dummyVerifyAsymmetric(alg, creds.jws.signingInput, creds.jws.signature);
-      throw authFailed(refusal?.reason ?? 'client_unknown', refusal?.facts);
+      throw authFailed(refusal?.reason ?? 'client_unknown', refusal?.facts, refusal?.detail);
     }
     if (!(await verifyAsymmetric(alg, key, creds.jws.signingInput, creds.jws.signature))) {
       throw authFailed('signature_invalid', { alg, ...(typeof header.kid === 'string' ? { kid: header.kid.slice(0, 100) } : {}) });
