@@ -22,7 +22,7 @@ const logger = pino({ level: 'silent' });
 
 async function setup(perClient: boolean) {
   const metrics = new Metrics({ perClient });
-  const config = resolveConfig({ issuer: 'http://127.0.0.1:8080', demo_client: false, throttle: { max_failures: 0 }, management: { listen: { port: 0 } } });
+  const config = resolveConfig({ issuer: 'http://127.0.0.1:8080', demo_client: false, throttle: { max_failures: 0 }, management: { listen: { port: 0 } }, jwks_fetch: { allow: ['127.0.0.1'] } });
   const storage = metrics.instrumentStorage(createMemoryStorage());
   const server = await AuthorizationServer.create({ config, storage, kek: createKek(randomBytes(32)), observer: metrics.observer });
   metrics.bind(server);
