@@ -124,10 +124,10 @@ describe('admin bootstrap, listeners and remote CLI', () => {
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /no client nobody/);
     const noCreds = await run(['clients', 'list', '--url', url]);
-    assert.equal(noCreds.code, 2);
+    assert.equal(noCreds.code, 4, 'a configuration error (docs/cli.md)');
     assert.match(noCreds.stderr, /TESSERA_ADMIN_CLIENT_ID/);
     const wrong = await run(['clients', 'list', '--url', url], { ...remoteEnv, TESSERA_ADMIN_CLIENT_SECRET: 'wrong' });
-    assert.equal(wrong.code, 2);
+    assert.equal(wrong.code, 9, 'the admin client was rejected, as tessera token reports it');
     assert.match(wrong.stderr, /cannot get an admin token/);
     assert.ok(!wrong.stderr.includes('    at '), 'no stack trace');
   });

@@ -58,7 +58,7 @@ describe('tessera admin commands (local)', () => {
     db.prepare("UPDATE audit_events SET type = 'client.enabled' WHERE seq = 2").run();
     db.close();
     const broken = await run(['audit', 'verify']);
-    assert.equal(broken.code, 1);
+    assert.equal(broken.code, 12, 'EXIT.checkFailed (docs/cli.md)');
     const report = JSON.parse(broken.stdout);
     assert.equal(report.ok, false);
     assert.equal(report.first_broken_seq, 2);

@@ -10,6 +10,7 @@ import { parse as parseYaml } from 'yaml';
 import { DEFAULT_REALM } from '../core/config/index.ts';
 import type { Actor } from '../core/admin/types.ts';
 import { openRuntime, type Runtime } from './runtime.ts';
+import { EXIT } from './exit.ts';
 
 const print = (value: unknown): void => void process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 
@@ -91,7 +92,7 @@ export function registerAdminCommands(program: Command): void {
       withAdmin(o.config, async (rt) => {
         const r = await rt.server.admin.checkJwksUri(cliActor(), o.realm, id, o.uri);
         print(r);
-        if (!r.ok) process.exitCode = 1;
+        if (!r.ok) process.exitCode = EXIT.checkFailed;
       }),
     );
 
@@ -112,13 +113,13 @@ export function registerAdminCommands(program: Command): void {
   const audit = program.command('audit').description('the tamper-evident audit trail');
   audit
     .command('verify')
-    .description('check the hash chain; exits 1 and names the first broken link when it is not intact')
+    .description('check the hash chain; exits 12 and names the first broken link when it is not intact')
     .addOption(configOpt())
     .action((o) =>
       withAdmin(o.config, async (rt) => {
         const r = await rt.server.admin.verifyAudit(cliActor());
         print(r);
-        if (!r.ok) process.exitCode = 1;
+        if (!r.ok) process.exitCode = EXIT.checkFailed;
       }),
     );
   const filters = (c: Command) =>

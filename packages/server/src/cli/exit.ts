@@ -32,6 +32,8 @@ export const EXIT = {
   tokenRefused: 10,
   /** `tessera token`: the issuer cannot be reached or its metadata is unusable. */
   issuerUnreachable: 11,
+  /** A check found a problem: `audit verify` (a broken link), `clients check-jwks` (the jwks_uri is unusable). */
+  checkFailed: 12,
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 

@@ -12,6 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { AdminError } from '../core/errors/index.ts';
+import { EXIT, OperatorError, tokenError } from './exit.ts';
 import type { ClientMetadataInput } from '../core/config/index.ts';
 import type { ClientWriteResult } from '../core/server.ts';
 
@@ -27,17 +28,20 @@ export class RemoteAdmin {
     this.#token = token;
   }
 
-  /** Builds the client from the environment; throws TypeError naming what is missing. */
+  /**
+   * Builds the client from the environment. A bad --url is a usage error (exit 3), missing
+   * credentials a configuration error (4); a refused admin token exits like `tessera token` (9-11).
+   */
   static async fromEnv(url: string, env: Env = process.env): Promise<RemoteAdmin> {
     let parsed: URL;
     try {
       parsed = new URL(url);
     } catch {
-      throw new TypeError(`--url: not a URL: ${url}`);
+      throw new OperatorError(EXIT.usage, `--url: not a URL: ${url}`);
     }
-    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new TypeError('--url must be http(s)');
+    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new OperatorError(EXIT.usage, `--url must be http(s): ${url}`);
     const clientId = env.TESSERA_ADMIN_CLIENT_ID;
-    if (!clientId) throw new TypeError('remote mode needs TESSERA_ADMIN_CLIENT_ID (and TESSERA_ADMIN_CLIENT_SECRET or TESSERA_ADMIN_PRIVATE_KEY)');
+    if (!clientId) throw new OperatorError(EXIT.config, 'remote mode (--url) needs TESSERA_ADMIN_CLIENT_ID and TESSERA_ADMIN_CLIENT_SECRET or TESSERA_ADMIN_PRIVATE_KEY in the environment: set them (tessera admin bootstrap prints the first admin client)');
     let auth: Record<string, unknown>;
     if (env.TESSERA_ADMIN_PRIVATE_KEY) {
       const text = readFileSync(env.TESSERA_ADMIN_PRIVATE_KEY, 'utf8');
@@ -45,7 +49,7 @@ export class RemoteAdmin {
     } else if (env.TESSERA_ADMIN_CLIENT_SECRET) {
       auth = { method: 'client_secret_basic', clientSecret: env.TESSERA_ADMIN_CLIENT_SECRET };
     } else {
-      throw new TypeError('remote mode needs TESSERA_ADMIN_CLIENT_SECRET or TESSERA_ADMIN_PRIVATE_KEY');
+      throw new OperatorError(EXIT.config, 'remote mode (--url) needs TESSERA_ADMIN_CLIENT_SECRET or TESSERA_ADMIN_PRIVATE_KEY in the environment');
     }
     const issuer = env.TESSERA_ADMIN_ISSUER ?? `${url.replace(/\/+$/, '')}/realms/admin`;
     const { TokenClient } = await import('@tessera-auth/client');
@@ -54,7 +58,10 @@ export class RemoteAdmin {
       try {
         return (await client.getToken()).accessToken;
       } catch (err) {
-        throw new TypeError(`cannot get an admin token from ${issuer}: ${(err as Error).message}`);
+        const classified = tokenError(err, issuer);
+        const code = classified instanceof OperatorError ? classified.exitCode : EXIT.issuerUnreachable;
+        const why = String((err as Error)?.message ?? err).replace(/\s*\n\s*/g, '; ');
+        throw new OperatorError(code, `cannot get an admin token from ${issuer}: ${why}: check TESSERA_ADMIN_CLIENT_ID and its secret or key, and TESSERA_ADMIN_ISSUER when --url names a separate admin listener`, { cause: err });
       }
     });
   }
@@ -84,7 +91,7 @@ export class RemoteAdmin {
       if (res.status === 409) throw new AdminError('conflict', detail);
       if (res.status === 412) throw new AdminError('precondition_failed', detail);
       if (res.status === 400) throw new AdminError('invalid_metadata', detail);
-      throw new TypeError(`admin API answered ${res.status}: ${detail}`);
+      throw new OperatorError(EXIT.refused, `admin API answered ${res.status}: ${detail.replace(/\s*\n\s*/g, '; ')}`);
     }
     return text === '' ? undefined : JSON.parse(text);
   }
