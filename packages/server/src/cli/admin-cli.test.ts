@@ -81,7 +81,10 @@ describe('admin bootstrap, listeners and remote CLI', () => {
     child.stdout!.on('data', (d) => (out += d));
     child.stderr!.on('data', (d) => (out += d));
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no start: ${out}`)), 20_000);
+      const timer = setTimeout(() => {
+        clearInterval(check);
+        reject(new Error(`no start: ${out}`));
+      }, 20_000); // after() kills the child
       const check = setInterval(() => {
         if (out.includes('management listening')) {
           clearInterval(check);

@@ -34,13 +34,22 @@ async function freePort(): Promise<number> {
   await new Promise((r) => s.close(r));
   return port;
 }
+/** Every `tessera serve` this file started: killed in after() if a failed test left one running (its pipes would keep this file alive). */
+const children = new Set<ChildProcess>();
 function startServe(port: number, extra: string[] = [], extraEnv: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; stdout: () => string }> {
-  const child = spawn(process.execPath, [BIN, 'serve', ...extra], { env: { ...env, TESSERA_PORT: String(port), TESSERA_ISSUER: `http://127.0.0.1:${port}`, ...extraEnv }, cwd: dir });
+  // The management listener on a port of its own (the default 9464 is shared by every test file and any local server).
+  const child = spawn(process.execPath, [BIN, 'serve', ...extra], { env: { ...env, TESSERA_PORT: String(port), TESSERA_ISSUER: `http://127.0.0.1:${port}`, TESSERA_MANAGEMENT_LISTEN: '127.0.0.1:0', ...extraEnv }, cwd: dir });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 60_000); // generous: CI machines are shared
+    const timer = setTimeout(() => {
+      clearInterval(check);
+      child.kill('SIGKILL');
+      reject(new Error(`server did not start: ${out}`));
+    }, 60_000); // generous: CI machines are shared
     const check = setInterval(() => {
       if (out.includes('tessera listening')) {
         clearInterval(check);
@@ -67,7 +76,13 @@ before(() => {
   dir = mkdtempSync(join(tmpdir(), 'tessera-cli-'));
   env = { PATH: process.env.PATH, HOME: process.env.HOME, TESSERA_STORAGE_URL: `sqlite:${join(dir, 'data', 'tessera.db')}`, TESSERA_KEK_FILE: join(dir, 'data', 'kek.key'), TESSERA_LOG_LEVEL: 'info' };
 });
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(async () => {
+  for (const child of children) {
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
 
 describe('tessera CLI', () => {
   it('serve on a fresh install creates the demo client once and prints a working curl; SIGTERM exits 0', async () => {

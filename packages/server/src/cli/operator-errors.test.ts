@@ -44,13 +44,21 @@ async function freePort(): Promise<number> {
   await new Promise((r) => s.close(r));
   return port;
 }
+/** Every `tessera serve` this file started: killed in after() if a failed test left one running (its pipes would keep this file alive). */
+const children = new Set<ChildProcess>();
 function startServe(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; output: () => string }> {
-  const child = spawn(process.execPath, [BIN, 'serve', ...args], { env: { ...env, ...extraEnv }, cwd: dir });
+  const child = spawn(process.execPath, [BIN, 'serve', ...args], { env: { ...env, TESSERA_MANAGEMENT_LISTEN: '127.0.0.1:0', ...extraEnv }, cwd: dir });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 30_000);
+    const timer = setTimeout(() => {
+      clearInterval(check);
+      child.kill('SIGKILL');
+      reject(new Error(`server did not start: ${out}`));
+    }, 30_000);
     const check = setInterval(() => {
       if (out.includes('tessera listening')) {
         clearInterval(check);
@@ -75,7 +83,13 @@ before(() => {
   dir = mkdtempSync(join(tmpdir(), 'tessera-operr-'));
   env = { PATH: process.env.PATH, HOME: process.env.HOME, TESSERA_STORAGE_URL: `sqlite:${join(dir, 'data', 'tessera.db')}`, TESSERA_KEK_FILE: join(dir, 'data', 'kek.key'), TESSERA_LOG_LEVEL: 'warn', TESSERA_DEMO_CLIENT: 'false' };
 });
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(async () => {
+  for (const child of children) {
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
 
 describe('operator mistakes: one line and a distinct exit code', () => {
   it('the exit codes are distinct', () => {

@@ -21,7 +21,7 @@ it('SIGTERM with 20 slow-body connections open exits 0 promptly', async () => {
   await new Promise((r) => probe.close(r));
   const child = spawn(process.execPath, [BIN, 'serve'], {
     cwd: dir,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, TESSERA_PORT: String(port), TESSERA_ISSUER: `http://127.0.0.1:${port}`, TESSERA_STORAGE_URL: 'memory:', TESSERA_KEK_FILE: join(dir, 'kek.key'), TESSERA_LOG_LEVEL: 'info' },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, TESSERA_PORT: String(port), TESSERA_ISSUER: `http://127.0.0.1:${port}`, TESSERA_STORAGE_URL: 'memory:', TESSERA_KEK_FILE: join(dir, 'kek.key'), TESSERA_LOG_LEVEL: 'info', TESSERA_MANAGEMENT_LISTEN: '127.0.0.1:0' },
   });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
@@ -30,6 +30,8 @@ it('SIGTERM with 20 slow-body connections open exits 0 promptly', async () => {
   try {
     for (let i = 0; i < 400 && !out.includes('tessera listening'); i++) await new Promise((r) => setTimeout(r, 50));
     assert.ok(out.includes('tessera listening'), out);
+    for (let i = 0; i < 100 && !out.includes('management listening'); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(out.includes('management listening'), 'the management listener is open too, and must not hold the shutdown');
     const sockets: Socket[] = [];
     for (let i = 0; i < 20; i++) {
       const s = connect(port, '127.0.0.1');
