@@ -408,7 +408,9 @@ export class AuthorizationServer {
 
   async rotateKeys(realmName: string, opts: { immediate?: boolean; actor?: Actor } = {}): Promise<{ kid: string; activatesAt: number }> {
     const view = await this.admin.rotateKeys(opts.actor ?? LOCAL_ACTOR, realmName, { immediate: opts.immediate === true });
-    return { kid: view.kid, activatesAt: view.activates_at * 1000 };
+    // The admin view has whole seconds; this facade has always answered the exact instant (ms).
+    const exact = this.keys.describe(realmName).find((k) => k.kid === view.kid)?.activatesAt;
+    return { kid: view.kid, activatesAt: exact ?? view.activates_at * 1000 };
   }
 
   /**
