@@ -106,6 +106,21 @@ describe('admin bootstrap, listeners and remote CLI', () => {
     assert.equal((await fetch(`http://127.0.0.1:${port}/metrics`)).status, 404);
   });
 
+  it('console login prints a one-time sign-in link that the running server accepts once', async () => {
+    const printed = await run(['console', 'login', '--subject', 'ops@example.com', '--base-url', `http://127.0.0.1:${adminPort}`]);
+    assert.equal(printed.code, 0, printed.stderr);
+    const url = new URL(printed.stdout.trim());
+    assert.equal(url.origin, `http://127.0.0.1:${adminPort}`);
+    assert.equal(url.pathname, '/console/login');
+    const token = url.hash.slice(1);
+    const signIn = () => fetch(`http://127.0.0.1:${adminPort}/console/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) });
+    const first = await signIn();
+    assert.equal(first.status, 201, await first.clone().text());
+    assert.equal(((await first.json()) as { subject: string }).subject, 'ops@example.com');
+    assert.match(first.headers.get('set-cookie') ?? '', /HttpOnly/i);
+    assert.equal((await signIn()).status, 401, 'single use');
+  });
+
   it('the clients and keys commands run against the remote admin API with --url', async () => {
     remoteEnv = { TESSERA_ADMIN_CLIENT_ID: creds.client_id, TESSERA_ADMIN_CLIENT_SECRET: creds.client_secret, TESSERA_ADMIN_ISSUER: `http://127.0.0.1:${port}/realms/admin`, TESSERA_STORAGE_URL: 'sqlite:/nonexistent/never-opened.db' };
     const url = `http://127.0.0.1:${adminPort}`;
