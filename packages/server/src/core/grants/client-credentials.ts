@@ -35,14 +35,14 @@ export function grantedScopes(client: PreparedClient, requested: string | undefi
   const allowed = client.record.scopes;
   if (requested === undefined) {
     const defaults = client.record.defaultScopes ?? allowed;
-    if (defaults.length === 0) throw new InvalidScopeError('no scope requested and the client has no default scope');
+    if (defaults.length === 0) throw new InvalidScopeError('no scope requested and the client has no default scope').because('no_default_scope');
     return defaults;
   }
   const asked = parseScope(requested);
-  if (!asked) throw new InvalidScopeError('scope is not a valid space-delimited list of scope tokens');
-  if (asked.length === 0) throw new InvalidScopeError('scope is empty');
+  if (!asked) throw new InvalidScopeError('scope is not a valid space-delimited list of scope tokens').because('scope_malformed');
+  if (asked.length === 0) throw new InvalidScopeError('scope is empty').because('scope_empty');
   for (const s of asked) {
-    if (!allowed.includes(s)) throw new InvalidScopeError(`scope ${s} is not allowed for this client`);
+    if (!allowed.includes(s)) throw new InvalidScopeError(`scope ${s} is not allowed for this client`).because('scope_not_allowed', { requested: asked, allowed });
   }
   return asked;
 }
@@ -51,7 +51,7 @@ export function audienceFor(realm: RealmConfig, client: PreparedClient, resource
   if (resources && resources.length) {
     const allowed = client.record.allowedResources ?? [];
     for (const r of resources) {
-      if (!allowed.includes(r)) throw new InvalidTargetError(`resource ${quoteSafe(r, 200)} is not allowed for this client`);
+      if (!allowed.includes(r)) throw new InvalidTargetError(`resource ${quoteSafe(r, 200)} is not allowed for this client`).because('resource_not_allowed', { requested: r.slice(0, 200), allowed });
     }
     const unique = [...new Set(resources)];
     return unique.length === 1 ? unique[0]! : unique;
@@ -62,7 +62,7 @@ export function audienceFor(realm: RealmConfig, client: PreparedClient, resource
 export async function handleClientCredentials(input: GrantInput, deps: GrantDeps): Promise<TokenResponse> {
   const { realm, client } = input;
   const record = client.record;
-  if (!record.grantTypes.includes(grantType)) throw new UnauthorizedClientError('the client is not allowed to use the client_credentials grant');
+  if (!record.grantTypes.includes(grantType)) throw new UnauthorizedClientError('the client is not allowed to use the client_credentials grant').because('grant_not_allowed', { registered: record.grantTypes });
   const scopes = grantedScopes(client, input.scope);
   const audience = audienceFor(realm, client, input.resources);
   const scope = scopes.join(' ');
