@@ -14,6 +14,7 @@ import { serve } from './serve.ts';
 import { tokenCommand } from './token.ts';
 import { cliActor, registerAdminCommands } from './admin-commands.ts';
 import { adminCommand } from './admin.ts';
+import { consoleCommand } from './console.ts';
 import { addRemoteOption, RemoteAdmin } from './remote.ts';
 
 /** Set while a command runs with --url: its admin operations go to that server's admin API. */
@@ -187,6 +188,7 @@ export function buildCli(): Command {
 
   tokenCommand(program);
   adminCommand(program);
+  consoleCommand(program);
   remoteUrl = addRemoteOption(program);
   return program;
 }
