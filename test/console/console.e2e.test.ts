@@ -46,10 +46,9 @@ describe('web console (chromium)', { skip: existsSync(CHROMIUM) ? false : `no ch
   }
 
   before(async () => {
-    if (!existsSync(`${root}packages/server/console-ui/dist/app.js`)) {
-      const b = spawnSync(process.execPath, [`${root}packages/server/console-ui/build.mjs`], { stdio: 'inherit' });
-      assert.equal(b.status, 0);
-    }
+    // Always rebuilt: a stale bundle must never be what the tests see.
+    const b = spawnSync(process.execPath, [`${root}packages/server/console-ui/build.mjs`], { stdio: 'inherit' });
+    assert.equal(b.status, 0);
     t = await startTestServer({ config: { realms: [{ name: 'default' }] } });
     tokenEndpoint = `${t.url}/oauth2/token`;
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });

@@ -259,28 +259,42 @@ async function route() {
     else if (parts[0] === 'audit') await auditPage();
     else await appsPage(query);
   } catch (err) {
-    if (err instanceof ApiError && err.status === 401) return signedOut('Your session has ended.');
+    if (err instanceof ApiError && err.status === 401) return void signedOut('Your session has ended.');
     show('Error', errorBox(err));
   }
 }
 
-function signedOut(message = '') {
+const SSO_ERRORS: Record<string, string> = {
+  not_allowed: 'Single sign-on refused: your account is not allowed to use this console. Ask an operator to add your subject or group to console.sso.',
+  failed: 'Single sign-on failed (expired or unknown attempt, or the provider answer was refused). Try again.',
+  unavailable: 'The single sign-on provider could not be reached. Try again later, or use a one-time link.',
+};
+
+async function signedOut(message = '', alert = false) {
   session = undefined;
   document.getElementById('nav')!.replaceChildren();
   document.getElementById('who')!.replaceChildren();
-  show('Sign in', message ? h('p', {}, message) : null, h('p', {}, 'Ask an operator to run ', h('code', {}, 'tessera console login'), ' and open the one-time link it prints.'));
+  const options = await api<{ sso: boolean }>('GET', '/sign-in').catch(() => ({ sso: false }));
+  show('Sign in', message ? h('p', alert ? { role: 'alert', class: 'warn', id: 'sign-in-message' } : { id: 'sign-in-message' }, message) : null,
+    options.sso ? h('p', {}, h('a', { href: '/console/sso/start', class: 'button', id: 'sso' }, 'Sign in with single sign-on')) : null,
+    h('p', {}, options.sso ? 'Or ask' : 'Ask', ' an operator to run ', h('code', {}, 'tessera console login'), ' and open the one-time link it prints.'));
 }
 
 async function start() {
   if (location.pathname.endsWith('/console/login')) {
     const token = location.hash.slice(1);
     history.replaceState(null, '', '/console/');
-    try { session = await api<Session>('POST', '/session', { token }); } catch (err) { return signedOut(err instanceof Error ? err.message : ''); }
+    try { session = await api<Session>('POST', '/session', { token }); } catch (err) { return signedOut(err instanceof Error ? err.message : '', true); }
   } else {
+    const ssoError = new URLSearchParams(location.search).get('sso_error');
+    if (ssoError) {
+      history.replaceState(null, '', '/console/');
+      return signedOut(SSO_ERRORS[ssoError] ?? SSO_ERRORS.failed, true);
+    }
     try { session = await api<Session>('GET', '/session'); } catch { return signedOut(); }
   }
   document.getElementById('nav')!.replaceChildren(...[['apps', 'Applications'], ['failures', 'Failures'], ['keys', 'Signing keys'], ['realms', 'Realms'], ['audit', 'Audit log']].map(([k, t]) => h('a', { href: `#/${k}` }, t!)));
-  document.getElementById('who')!.replaceChildren(`Signed in as ${session.subject} `, h('button', { type: 'button', class: 'plain', onclick: async () => { await api('DELETE', '/session').catch(() => undefined); signedOut('Signed out.'); } }, 'Sign out'));
+  document.getElementById('who')!.replaceChildren(`Signed in as ${session.subject} `, h('button', { type: 'button', class: 'plain', onclick: async () => { await api('DELETE', '/session').catch(() => undefined); await signedOut('Signed out.'); } }, 'Sign out'));
   window.addEventListener('hashchange', () => void route());
   await route();
 }
