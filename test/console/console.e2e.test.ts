@@ -128,14 +128,38 @@ describe('web console (chromium)', { skip: existsSync(CHROMIUM) ? false : `no ch
     assert.equal(typeof ok.body.access_token, 'string');
   });
 
-  it('a request with a wrong audience shows in the failure explorer with expected and received audience', async () => {
-    const bad = await curlToken(tokenEndpoint, 'billing', secret, ['-d', 'resource=https://wrong.example/api']);
-    assert.equal(bad.status, 400);
+  it('a request with a wrong audience shows in the failure explorer: reason in words, expected vs received, grouped with a count, charts', async () => {
+    const wrongSecret = await curlToken(tokenEndpoint, 'billing', 'not-the-secret');
+    assert.equal(wrongSecret.status, 401);
+    await new Promise((r) => setTimeout(r, 1100)); // a later second: the order below is by time
+    for (let i = 0; i < 2; i++) {
+      const bad = await curlToken(tokenEndpoint, 'billing', secret, ['-d', 'resource=https://wrong.example/api']);
+      assert.equal(bad.status, 400);
+      assert.equal(bad.body.error, 'invalid_target');
+    }
     await page.goto(`${t.url}/console/#/failures?client_id=billing`);
     await page.getByRole('heading', { name: 'Failure explorer' }).waitFor();
-    const table = await page.locator('#failures').textContent();
-    assert.ok(table?.includes('https://wrong.example/api'), table ?? '');
-    assert.ok(table?.includes('https://api.example/billing'), table ?? '');
+    const row = page.locator('#failures tbody tr', { hasText: 'https://wrong.example/api' });
+    await row.waitFor();
+    const text = (await row.textContent()) ?? '';
+    assert.match(text, /The requested audience \(resource\) is not allowed for this client/);
+    assert.match(text, /Expectedhttps:\/\/api\.example\/billing/);
+    assert.match(text, /Receivedhttps:\/\/wrong\.example\/api/);
+    assert.match(text, /allowed_resources/, 'what to change');
+    assert.equal((await row.locator('td.count').textContent())?.trim(), '2', 'the two refusals are one row with a count');
+    // Newest first: the audience refusals, then the wrong secret.
+    const firsts = await page.locator('#failures tbody tr td:nth-child(4) strong').allTextContents();
+    assert.equal(firsts.length, 2, firsts.join(' | '));
+    assert.match(firsts[0]!, /audience/);
+    const realmChart = (await page.locator('#chart-realm title').first().textContent()) ?? '';
+    assert.match(realmChart, /Realm default: [1-9]\d* tokens? issued and [2-9]\d* failures/);
+    const appChart = (await page.locator('#chart-client title').first().textContent()) ?? '';
+    assert.match(appChart, /Application billing: 1 token issued and 3 failures/);
+    // Filter by time: the last 15 minutes still show them.
+    await page.getByLabel('Time').selectOption('900');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForURL(/window=900/);
+    await row.waitFor();
     await axeCheck('failures');
     await page.screenshot({ path: `${root}docs/images/console-failures.png`, fullPage: true });
   });

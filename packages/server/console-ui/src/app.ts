@@ -187,36 +187,130 @@ async function appPage(clientId: string) {
 }
 
 // ---- failures --------------------------------------------------------------------------------
+/** Reason codes in words (the recorded hint says what to change). */
+const REASON_WORDS: Record<string, string> = {
+  unspecified: 'Refused (no detailed reason recorded)',
+  client_unknown: 'Unknown client id', unknown_client: 'Unknown client id',
+  secret_mismatch: 'Wrong client secret',
+  client_disabled: 'The client is disabled',
+  method_mismatch: 'Wrong authentication method for this client',
+  method_not_allowed: 'Authentication method not accepted by this realm',
+  assertion_expired: 'The client assertion has expired',
+  iat_in_future: 'The assertion was issued in the future (clock skew)',
+  nbf_in_future: 'The assertion is not valid yet (clock skew)',
+  aud_mismatch: 'The assertion audience (aud) is wrong',
+  kid_not_found: 'No registered key matches the assertion kid',
+  jwks_uri_fetch_failed: 'The client JWKS URL could not be fetched',
+  jti_replayed: 'The assertion was used twice (jti replayed)',
+  signature_invalid: 'The assertion signature does not verify',
+  alg_not_allowed: 'Signing algorithm not allowed', alg_mismatch: 'Signing algorithm differs from the registered one',
+  scope_not_allowed: 'A requested scope is not allowed for this client',
+  no_default_scope: 'No scope requested and the client has no default scope',
+  resource_not_allowed: 'The requested audience (resource) is not allowed for this client',
+  grant_not_allowed: 'The client may not use this grant type',
+  throttled: 'Too many failed attempts (throttled)',
+  failures_dropped: 'Failures dropped (flood)',
+};
+const reasonWords = (code: string) => REASON_WORDS[code] ?? code.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());
+
+const RECEIVED = ['got', 'requested', 'received'];
+const EXPECTED = ['expected', 'allowed', 'registered', 'known'];
+const show1 = (v: unknown) => (Array.isArray(v) ? v.map(String).join(' ') || '(none)' : v === null || v === undefined ? '(none)' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+
+/** Expected vs received, then the other facts; clock facts as a skew in seconds. */
+function factsView(facts: Record<string, unknown>): HTMLElement {
+  const rows: [string, string][] = [];
+  const used = new Set<string>();
+  for (const k of EXPECTED) if (k in facts) { rows.push(['Expected', show1(facts[k])]); used.add(k); }
+  for (const k of RECEIVED) if (k in facts) { rows.push(['Received', show1(facts[k])]); used.add(k); }
+  if (typeof facts.now === 'number' && typeof facts.exp === 'number') {
+    rows.push(['Clock', `expired ${facts.now - facts.exp} s before the server time (skew allowed: ${show1(facts.skew ?? 0)} s)`]);
+    for (const k of ['now', 'exp', 'skew']) used.add(k);
+  }
+  for (const [k, v] of Object.entries(facts)) if (!used.has(k)) rows.push([k.replace(/_/g, ' '), show1(v)]);
+  if (rows.length === 0) return h('span', {}, '—');
+  return h('dl', { class: 'facts' }, ...rows.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
+}
+
+interface Activity { from: number; step_seconds: number; issued: number[]; failures: number[] }
+
+/** Tokens issued (green) and failures (red) per minute as an inline SVG bar chart. */
+function activityChart(id: string, title: string, a: Activity): HTMLElement {
+  const NS = 'http://www.w3.org/2000/svg';
+  const el = (tag: string, attrs: Record<string, string | number>) => { const e = document.createElementNS(NS, tag); for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v)); return e; };
+  const n = a.issued.length;
+  const W = 600, H = 120, top = 8, bottom = 20, left = 30;
+  const max = Math.max(1, ...a.issued, ...a.failures);
+  const slot = (W - left) / n;
+  const bar = Math.max(1, slot / 2 - 1);
+  const issued = a.issued.reduce((x, y) => x + y, 0);
+  const failed = a.failures.reduce((x, y) => x + y, 0);
+  const plural = (k: number, one: string, many: string) => `${k} ${k === 1 ? one : many}`;
+  const summary = `${title}: ${plural(issued, 'token', 'tokens')} issued and ${plural(failed, 'failure', 'failures')} in the last ${n} minutes`;
+  const svg = el('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-labelledby': `${id}-title`, class: 'chart', id });
+  const t = el('title', { id: `${id}-title` }); t.textContent = summary; svg.append(t);
+  const y = (v: number) => H - bottom - (v / max) * (H - top - bottom);
+  svg.append(el('line', { x1: left, y1: H - bottom, x2: W, y2: H - bottom, stroke: '#555' }));
+  const maxLabel = el('text', { x: left - 4, y: top + 8, 'text-anchor': 'end', 'font-size': 10, fill: '#333' }); maxLabel.textContent = String(max); svg.append(maxLabel);
+  for (let i = 0; i < n; i++) {
+    const x = left + i * slot;
+    const at = new Date((a.from + i * a.step_seconds) * 1000).toISOString().slice(11, 16);
+    for (const [v, dx, cls, what] of [[a.issued[i]!, 0, 'issued', 'tokens issued'], [a.failures[i]!, bar, 'failed', 'failures']] as const) {
+      if (!v) continue;
+      const r = el('rect', { x: x + dx, y: y(v), width: bar, height: H - bottom - y(v), class: cls });
+      const tip = el('title', {}); tip.textContent = `${at} UTC: ${v} ${what}`; r.append(tip);
+      svg.append(r);
+    }
+  }
+  for (const i of [0, n - 1]) {
+    const lbl = el('text', { x: left + i * slot + (i ? slot : 0), y: H - 5, 'text-anchor': i ? 'end' : 'start', 'font-size': 10, fill: '#333' });
+    lbl.textContent = `${new Date((a.from + i * a.step_seconds) * 1000).toISOString().slice(11, 16)} UTC`;
+    svg.append(lbl);
+  }
+  return h('figure', { class: 'chart' }, svg as unknown as HTMLElement,
+    h('figcaption', {}, title, ': ', h('span', { class: 'key issued' }, `${plural(issued, 'token', 'tokens')} issued`), ', ', h('span', { class: 'key failed' }, plural(failed, 'failure', 'failures')), ` (last ${n} minutes, this server instance)`));
+}
+
+const WINDOWS: [string, string][] = [['', 'any time'], ['900', 'last 15 minutes'], ['3600', 'last hour'], ['86400', 'last 24 hours'], ['604800', 'last 7 days']];
+
 async function failuresPage(query = '') {
   const q = new URLSearchParams(query);
   const clientId = q.get('client_id') ?? '';
-  const params = new URLSearchParams({ limit: '200', ...(clientId ? { client_id: clientId } : {}) });
-  const [list, audit] = await Promise.all([
+  const windowS = q.get('window') ?? '';
+  const params = new URLSearchParams({ limit: '500', ...(clientId ? { client_id: clientId } : {}), ...(windowS ? { since: String(Math.floor(Date.now() / 1000) - Number(windowS)) } : {}) });
+  const [list, realmActivity, clientActivity] = await Promise.all([
     admin<{ failures: any[] }>('GET', `/realms/${enc(realm)}/failures?${params}`),
-    admin<{ events: any[] }>('GET', `/audit?${new URLSearchParams({ realm, since: String(Math.floor(Date.now() / 1000) - 1800), limit: '1000' })}`).catch(() => ({ events: [] })),
+    admin<Activity>('GET', `/realms/${enc(realm)}/activity?minutes=30`).catch(() => undefined),
+    clientId ? admin<Activity>('GET', `/realms/${enc(realm)}/activity?minutes=30&client_id=${enc(clientId)}`).catch(() => undefined) : Promise.resolve(undefined),
   ]);
-  const input = h('input', { type: 'search', value: clientId }) as HTMLInputElement;
-  const failures = list.failures.sort((a, b) => b.last_seen - a.last_seen);
-  // Failures per minute over the last 30 minutes (from the recorded groups' last_seen times).
-  const now = Math.floor(Date.now() / 60000);
-  const buckets = new Array(30).fill(0);
-  for (const f of failures) { const i = 29 - (now - Math.floor(f.last_seen * 1000 / 60000)); if (i >= 0 && i < 30) buckets[i] += f.count; }
-  const max = Math.max(1, ...buckets);
-  const chart = h('div', { class: 'bars', role: 'img', 'aria-label': `Failures per minute, last 30 minutes: ${buckets.join(', ')}` },
-    ...buckets.map((n) => { const s = h('span'); s.style.height = `${Math.round((n / max) * 58) + (n ? 2 : 0)}px`; s.title = String(n); return s; }));
-  void audit;
+  // Repeats of the same refusal (client, reason, values) from any source are one row with a count.
+  const groups = new Map<string, { f: any; count: number; first: number; last: number; sources: Set<string> }>();
+  for (const f of list.failures) {
+    const key = JSON.stringify([f.client_id, f.endpoint, f.error, f.reason, f.facts]);
+    const g = groups.get(key);
+    if (g) { g.count += f.count; g.first = Math.min(g.first, f.first_seen); g.last = Math.max(g.last, f.last_seen); if (f.source) g.sources.add(f.source); }
+    else groups.set(key, { f, count: f.count, first: f.first_seen, last: f.last_seen, sources: new Set(f.source ? [f.source] : []) });
+  }
+  const rows = [...groups.values()].sort((a, b) => b.last - a.last);
+  const input = h('input', { type: 'search', value: clientId, autocomplete: 'off' }) as HTMLInputElement;
+  const win = h('select', {}, ...WINDOWS.map(([v, t]) => h('option', { value: v }, t))) as HTMLSelectElement;
+  win.value = windowS;
   show('Failure explorer', realmPicker(),
-    h('form', { role: 'search', onsubmit: (e) => { e.preventDefault(); location.hash = `#/failures${input.value ? `?client_id=${enc(input.value)}` : ''}`; } },
-      ...field('fclient', 'Client id', input), h('button', { type: 'submit' }, 'Filter')),
-    h('h2', {}, 'Failures per minute (last 30 minutes)'), chart,
-    failures.length === 0 ? h('p', {}, 'No recorded failures.') :
-      h('table', { id: 'failures' }, h('thead', {}, h('tr', {}, ...['Last seen', 'Client', 'Count', 'Reason', 'Expected / received', 'What to change'].map((t) => h('th', { scope: 'col' }, t)))),
-        h('tbody', {}, failures.map((f) => h('tr', {}, h('td', {}, when(f.last_seen)), h('td', {}, f.client_id ?? '—'), h('td', {}, String(f.count)),
-          h('td', {}, `${f.error}: ${f.reason}`), h('td', {}, factsList(f.facts)), h('td', {}, f.hint))))));
-}
-
-function factsList(facts: Record<string, unknown>): HTMLElement {
-  return h('dl', { class: 'facts' }, ...Object.entries(facts).flatMap(([k, v]) => [h('dt', {}, k.replace(/_/g, ' ')), h('dd', {}, typeof v === 'string' ? v : JSON.stringify(v))]));
+    h('form', { role: 'search', 'aria-label': 'Filter failures', onsubmit: (e) => { e.preventDefault(); const p = new URLSearchParams({ ...(input.value ? { client_id: input.value } : {}), ...(win.value ? { window: win.value } : {}) }); location.hash = `#/failures${p.size ? `?${p}` : ''}`; } },
+      ...field('fclient', 'Client id', input), ...field('fwindow', 'Time', win), h('button', { type: 'submit' }, 'Filter')),
+    h('h2', {}, 'Tokens and failures per minute'),
+    realmActivity ? activityChart('chart-realm', `Realm ${realm}`, realmActivity) : null,
+    clientActivity ? activityChart('chart-client', `Application ${clientId}`, clientActivity) : null,
+    h('h2', {}, 'Recorded failures, newest first'),
+    rows.length === 0 ? h('p', { id: 'no-failures' }, 'No recorded failures.') :
+      h('div', { class: 'scroll' }, h('table', { id: 'failures' }, h('caption', {}, `${rows.length} kinds of failure, ${rows.reduce((n, r) => n + r.count, 0)} refused requests`),
+        h('thead', {}, h('tr', {}, ...['Last seen', 'Client', 'Count', 'Reason', 'Expected / received', 'What to change'].map((t) => h('th', { scope: 'col' }, t)))),
+        h('tbody', {}, rows.map(({ f, count, first, last, sources }) => h('tr', {},
+          h('td', {}, when(last), count > 1 ? h('div', { class: 'hint' }, `first ${when(first)}`) : null),
+          h('td', {}, f.client_id ? h('a', { href: `#/failures?client_id=${enc(f.client_id)}` }, f.client_id) : '—'),
+          h('td', { class: 'count' }, String(count)),
+          h('td', {}, h('strong', {}, reasonWords(f.reason)), h('div', { class: 'hint' }, `${f.endpoint} endpoint · ${f.error} · ${f.reason}${sources.size ? ` · from ${[...sources].join(', ')}` : ''}`)),
+          h('td', {}, factsView(f.facts)), h('td', {}, f.hint)))))));
 }
 
 // ---- keys, realms, audit ----------------------------------------------------------------------

@@ -17,6 +17,7 @@ import { auditHash, canonicalJson, redact, verifyChain } from './audit.ts';
 import { SECRET_FINGERPRINT_PURPOSE, clientDrift, planSync, settingsOf } from './config-sync.ts';
 import { parseKeyUpload } from './key-upload.ts';
 import { failureHint } from './failures.ts';
+import { ACTIVITY_MINUTES, type ActivityCounter, type ActivityView } from './activity.ts';
 import type { FailureRecorder } from './failures.ts';
 import type { AdminOperations } from './service.ts';
 import {
@@ -56,6 +57,7 @@ export interface AdminDeps {
   secrets: SecretVerifier;
   jwksFetch: JwksFetchPolicy;
   failures: FailureRecorder;
+  activity: ActivityCounter;
   /** Told the jti of each token revoked here (token reuse forgets it). */
   onRevoked?: (jti: string) => void;
 }
@@ -478,7 +480,14 @@ export class AdminService implements AdminOperations {
     const limit = query.limit ?? 100;
     if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new AdminError('invalid_request', 'limit: a whole number from 1 to 500');
     await this.#d.failures.flush();
-    const rows = await this.#d.storage.failures.list(realm.name, { ...(query.client_id !== undefined ? { clientId: query.client_id } : {}), limit });
+    // A time window reads the most the store keeps, then narrows (aggregates overlapping it).
+    const windowed = query.since !== undefined || query.until !== undefined;
+    let rows = await this.#d.storage.failures.list(realm.name, { ...(query.client_id !== undefined ? { clientId: query.client_id } : {}), limit: windowed ? 500 : limit });
+    if (windowed) {
+      const since = query.since !== undefined ? query.since * 1000 : -Infinity;
+      const until = query.until !== undefined ? query.until * 1000 : Infinity;
+      rows = rows.filter((f) => f.lastSeen >= since && f.firstSeen <= until).slice(0, limit);
+    }
     return rows.map((f) => ({
       realm: f.realm,
       client_id: f.clientId,
@@ -493,6 +502,14 @@ export class AdminService implements AdminOperations {
       first_seen: f.firstSeen / 1000,
       last_seen: f.lastSeen / 1000,
     }));
+  }
+
+  /** Tokens issued and refusals per minute (this instance), for the realm or one of its clients. */
+  async activity(_actor: Actor, realmName: string, query: { client_id?: string | undefined; minutes?: number | undefined } = {}): Promise<ActivityView & { realm: string; client_id: string | null }> {
+    const realm = this.#realm(realmName);
+    const minutes = query.minutes ?? 30;
+    if (!Number.isInteger(minutes) || minutes < 1 || minutes > ACTIVITY_MINUTES) throw new AdminError('invalid_request', `minutes: a whole number from 1 to ${ACTIVITY_MINUTES}`);
+    return { realm: realm.name, client_id: query.client_id ?? null, ...this.#d.activity.view(realm.name, query.client_id, minutes) };
   }
 
   // ---- config sync (start-up) -------------------------------------------------------------

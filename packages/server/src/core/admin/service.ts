@@ -3,6 +3,7 @@
  * for the audit trail. Built by AuthorizationServer (`server.admin`); the HTTP admin API, the CLI
  * and tests call it. Types and error codes: ./types.ts.
  */
+import type { ActivityView } from './activity.ts';
 import type {
   Actor,
   AuditEventView,
@@ -74,6 +75,8 @@ export interface AdminOperations {
 
   // Recorded authentication failures
   listFailures(actor: Actor, realm: string, query?: FailureQuery): Promise<FailureView[]>;
+  /** Tokens issued and refusals per minute as this instance counted them (the console's chart). */
+  activity(actor: Actor, realm: string, query?: { client_id?: string | undefined; minutes?: number | undefined }): Promise<ActivityView & { realm: string; client_id: string | null }>;
 }
 
 export function notImplemented(name: string): never {

@@ -181,7 +181,17 @@ export const auditVerifySchema = z.object({
   problem: z.string().optional(),
   anchor: z.object({ seq: z.number().int(), hash: z.string() }).optional(),
 });
-export const failureQuery = z.strictObject({ client_id: clientId.pipe(printable).optional(), limit: count(500).pipe(z.number().min(1)).optional() });
+export const failureQuery = z.strictObject({ client_id: clientId.pipe(printable).optional(), since: num.optional(), until: num.optional(), limit: count(500).pipe(z.number().min(1)).optional() });
+export const activityQuery = z.strictObject({ client_id: clientId.pipe(printable).optional(), minutes: count(60).pipe(z.number().min(1)).optional() });
+export const activitySchema = z.object({
+  realm: z.string(),
+  client_id: z.string().nullable(),
+  /** Start of the first bucket (seconds); buckets are step_seconds long, oldest first. */
+  from: z.number().int(),
+  step_seconds: z.number().int(),
+  issued: z.array(z.number().int()),
+  failures: z.array(z.number().int()),
+});
 export const failureSchema = z.object({
   realm: z.string(),
   client_id: z.string().nullable(),
