@@ -157,8 +157,8 @@ async function appPage(clientId: string) {
       try { out.replaceChildren(await fn() ?? ''); } catch (err) { out.replaceChildren(errorBox(err)); }
     } }, label);
   const grace = h('input', { type: 'number', min: '0', value: '86400' }) as HTMLInputElement;
-  const meta = await fetch('/console/api/admin/realms/' + enc(realm)).then((r) => r.json()).catch(() => ({}));
-  const tokenEndpoint = (meta.token_endpoint as string | undefined) ?? `${session!.issuer}${realm === 'default' ? '' : `/realms/${enc(realm)}`}/oauth2/token`;
+  const meta = await admin<{ issuer: string }>('GET', `/realms/${enc(realm)}`);
+  const tokenEndpoint = `${meta.issuer}/oauth2/token`;
   const curl = c.token_endpoint_auth_method === 'private_key_jwt'
     ? `curl -s ${tokenEndpoint} \\\n  -d grant_type=client_credentials \\\n  -d client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer \\\n  -d client_assertion="$ASSERTION"${c.default_resource ? ` \\\n  -d resource=${c.default_resource}` : ''}`
     : c.token_endpoint_auth_method === 'client_secret_post'
@@ -182,7 +182,9 @@ async function appPage(clientId: string) {
     c.disabled ? act('Enable', async () => { await admin('POST', `${base}/enable`); await appPage(clientId); return null; })
       : act('Disable', async () => { await admin('POST', `${base}/disable`, { revoke_tokens: true }); await appPage(clientId); return null; }, { confirm: `Disable ${clientId}? Its token requests will be refused and its tokens revoked.`, danger: true }),
     act('Delete', async () => { await admin('DELETE', base); location.hash = '#/apps'; return null; }, { confirm: `Delete ${clientId}? This cannot be undone.`, danger: true }),
-    h('h2', {}, 'Try it'), h('pre', { id: 'try-curl' }, curl),
+    h('h2', {}, 'Try it'), h('pre', { id: 'try-curl', tabindex: '0', 'aria-label': 'curl command' }, curl),
+    c.token_endpoint_auth_method === 'private_key_jwt' ? h('p', { class: 'hint' }, 'ASSERTION: a JWT signed with the private key, with iss and sub ', h('code', {}, c.client_id), ', aud ', h('code', {}, meta.issuer), ' (or the token endpoint), a fresh jti and exp a minute ahead.')
+      : h('p', { class: 'hint' }, 'CLIENT_SECRET: the secret shown once at registration or rotation.'),
     h('p', {}, h('a', { href: `#/failures?client_id=${enc(clientId)}` }, 'Recorded failures of this application')), out);
 }
 
@@ -314,30 +316,62 @@ async function failuresPage(query = '') {
 }
 
 // ---- keys, realms, audit ----------------------------------------------------------------------
+const KEY_STATES: Record<string, string> = { next: 'pre-published (in the JWKS, signs later)', active: 'active (signs tokens)', retired: 'retired (in the JWKS until its tokens expire)', expired: 'expired' };
+const duration = (s: number) => (s % 86400 === 0 ? `${s / 86400} d` : s % 3600 === 0 ? `${s / 3600} h` : s % 60 === 0 ? `${s / 60} min` : `${s} s`);
+
 async function keysPage() {
-  const [keys, meta] = await Promise.all([admin<{ keys: any[] }>('GET', `/realms/${enc(realm)}/keys`), fetch(`/console/api/admin/realms/${enc(realm)}`).then((r) => r.json())]);
-  const jwksUrl: string | undefined = meta.jwks_uri;
-  const jwks = jwksUrl ? await fetch(new URL(jwksUrl).pathname).then((r) => r.json()).catch(() => undefined) : undefined;
-  const out = h('div', { 'aria-live': 'polite' });
+  const [keys, pub] = await Promise.all([admin<{ keys: any[] }>('GET', `/realms/${enc(realm)}/keys`), admin<{ jwks_uri: string; jwks: unknown; pre_publish_seconds: number; rotate_every_seconds: number | null }>('GET', `/realms/${enc(realm)}/jwks`)]);
+  const out = h('div', { 'aria-live': 'polite', id: 'keys-result' });
+  const immediate = h('input', { type: 'checkbox' }) as HTMLInputElement;
   show('Signing keys', realmPicker(),
-    h('table', {}, h('thead', {}, h('tr', {}, ...['kid', 'alg', 'state', 'signs from'].map((t) => h('th', { scope: 'col' }, t)))),
-      h('tbody', {}, keys.keys.map((k) => h('tr', {}, h('td', {}, k.kid), h('td', {}, k.alg), h('td', {}, k.state), h('td', {}, when(k.activates_at)))))),
-    h('button', { type: 'button', onclick: async () => { try { const r = await admin('POST', `/realms/${enc(realm)}/keys/rotate`, {}); out.replaceChildren(`New key ${r.kid ?? ''} published.`); await keysPage(); } catch (e) { out.replaceChildren(errorBox(e)); } } }, 'Rotate now'), out,
-    h('h2', {}, 'JWKS as published'), h('pre', {}, jwks ? JSON.stringify(jwks, null, 2) : 'not available'));
+    h('p', { id: 'rotation' }, pub.rotate_every_seconds ? `Scheduled rotation: every ${duration(pub.rotate_every_seconds)}` : 'Scheduled rotation: off (keys.rotate_every)', `; a new key is pre-published ${duration(pub.pre_publish_seconds)} before it signs.`),
+    h('div', { class: 'scroll' }, h('table', { id: 'keys' }, h('caption', {}, `Keys of realm ${realm}`),
+      h('thead', {}, h('tr', {}, ...['kid', 'alg', 'state', 'signs from', ''].map((t) => h('th', { scope: 'col' }, t || h('span', { class: 'sr-only' }, 'Actions'))))),
+      h('tbody', {}, keys.keys.map((k) => h('tr', {}, h('td', {}, h('code', {}, k.kid)), h('td', {}, k.alg), h('td', { class: `state-${k.state}` }, KEY_STATES[k.state] ?? k.state), h('td', {}, when(k.activates_at)),
+        h('td', {}, k.state === 'expired' ? '' : h('button', { type: 'button', class: 'danger', 'aria-label': `Revoke key ${k.kid}`, onclick: async () => {
+          if (!confirm(`Revoke key ${k.kid} now? Tokens it signed stop verifying at once.`)) return;
+          try { await admin('POST', `/realms/${enc(realm)}/keys/${enc(k.kid)}/revoke`, k.state === 'active' ? { promote_successor: true } : {}); await keysPage(); document.getElementById('keys-result')?.replaceChildren(`Key ${k.kid} revoked.`); } catch (e) { out.replaceChildren(errorBox(e)); }
+        } }, 'Revoke'))))))),
+    h('p', {}, h('label', { class: 'inline' }, immediate, ' Sign with the new key at once (skip pre-publication)')),
+    h('button', { type: 'button', onclick: async () => { try { const r = await admin('POST', `/realms/${enc(realm)}/keys/rotate`, immediate.checked ? { immediate: true } : {}); await keysPage(); document.getElementById('keys-result')?.replaceChildren(`New key ${r.kid} published; it signs from ${when(r.activates_at)}.`); } catch (e) { out.replaceChildren(errorBox(e)); } } }, 'Rotate now'), out,
+    h('h2', {}, 'JWKS as published'), h('p', {}, 'At ', h('code', { id: 'jwks-uri' }, pub.jwks_uri)), h('pre', { id: 'jwks', tabindex: '0', 'aria-label': 'Published JWK Set' }, JSON.stringify(pub.jwks, null, 2)));
 }
 
 async function realmsPage() {
   const r = await admin<{ realms: any[] }>('GET', '/realms');
-  show('Realms', h('table', {}, h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Name'), h('th', { scope: 'col' }, 'Issuer'), h('th', { scope: 'col' }, 'Admin realm'))),
-    h('tbody', {}, r.realms.map((x) => h('tr', {}, h('td', {}, h('a', { href: '#/apps', onclick: () => { realm = x.name; } }, x.name)), h('td', {}, x.issuer ?? ''), h('td', {}, x.admin ? 'yes' : ''))))));
+  const name = h('input', { required: true, pattern: '[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?', autocomplete: 'off' }) as HTMLInputElement;
+  const out = h('div', { 'aria-live': 'polite', id: 'realms-result' });
+  show('Realms',
+    h('div', { class: 'scroll' }, h('table', { id: 'realms' }, h('thead', {}, h('tr', {}, ...['Name', 'Issuer', 'Source', 'Clients', 'Admin realm', ''].map((t) => h('th', { scope: 'col' }, t || h('span', { class: 'sr-only' }, 'Actions'))))),
+      h('tbody', {}, r.realms.map((x) => h('tr', {},
+        h('td', {}, h('a', { href: '#/apps', onclick: () => { realm = x.name; } }, x.name)), h('td', {}, h('code', {}, x.issuer ?? '')), h('td', {}, x.source === 'config' ? 'configuration file' : 'created at run time'),
+        h('td', {}, String(x.client_count)), h('td', {}, x.admin ? 'yes' : ''),
+        h('td', {}, x.source === 'runtime' ? h('button', { type: 'button', class: 'danger', 'aria-label': `Delete realm ${x.name}`, onclick: async () => {
+          if (!confirm(`Delete realm ${x.name} and everything in it?`)) return;
+          try { await admin('DELETE', `/realms/${enc(x.name)}`); if (realm === x.name) realm = 'default'; await realmsPage(); } catch (e) { out.replaceChildren(errorBox(e)); }
+        } }, 'Delete') : '')))))),
+    h('h2', {}, 'Create a realm'),
+    h('form', { onsubmit: async (e) => { e.preventDefault(); try { await admin('POST', '/realms', { name: name.value.trim() }); await realmsPage(); document.getElementById('realms-result')?.replaceChildren(`Realm ${name.value.trim()} created.`); } catch (err) { out.replaceChildren(errorBox(err)); } } },
+      ...field('realm-name', 'Name', name, 'Lowercase letters, digits and inner hyphens.'), h('button', { type: 'submit' }, 'Create realm')), out);
 }
 
-async function auditPage() {
-  const [verify, page] = await Promise.all([admin('GET', '/audit/verify'), admin<{ events: any[] }>('GET', '/audit?limit=100')]);
-  const events = page.events.slice().reverse();
-  show('Audit log', h('p', { id: 'chain', class: verify.ok ? 'ok' : 'warn' }, verify.ok ? `Chain verified: ${verify.checked} events, intact.` : `Chain BROKEN at event ${verify.first_broken_seq}: ${verify.problem ?? ''}`),
-    h('table', {}, h('thead', {}, h('tr', {}, ...['#', 'Time', 'Type', 'Realm', 'Client', 'Actor'].map((t) => h('th', { scope: 'col' }, t)))),
-      h('tbody', {}, events.map((e) => h('tr', {}, h('td', {}, String(e.seq)), h('td', {}, e.time), h('td', {}, e.type), h('td', {}, e.realm ?? ''), h('td', {}, e.client_id ?? ''), h('td', {}, e.actor.id))))));
+async function auditPage(query = '') {
+  const q = new URLSearchParams(query);
+  const params = new URLSearchParams({ limit: '1000' });
+  for (const k of ['type', 'client_id', 'realm']) if (q.get(k)) params.set(k, q.get(k)!);
+  const [verify, page] = await Promise.all([admin('GET', '/audit/verify'), admin<{ events: any[] }>('GET', `/audit?${params}`)]);
+  const events = page.events.slice(-200).reverse();
+  const type = h('input', { value: q.get('type') ?? '', autocomplete: 'off' }) as HTMLInputElement;
+  const client = h('input', { value: q.get('client_id') ?? '', autocomplete: 'off' }) as HTMLInputElement;
+  show('Audit log',
+    h('p', { id: 'chain', role: 'status', class: verify.ok ? 'ok' : 'warn' }, verify.ok ? `Chain verified: ${verify.checked} events, intact${verify.anchor ? ` (from the retention anchor at event ${verify.anchor.seq})` : ''}.` : `Chain BROKEN at event ${verify.first_broken_seq}: ${verify.problem ?? ''}`),
+    h('form', { role: 'search', 'aria-label': 'Filter the audit log', onsubmit: (e) => { e.preventDefault(); const p = new URLSearchParams({ ...(type.value ? { type: type.value } : {}), ...(client.value ? { client_id: client.value } : {}) }); location.hash = `#/audit${p.size ? `?${p}` : ''}`; } },
+      ...field('atype', 'Event type', type, 'Exact, or a prefix ending with .* (e.g. client.*).'), ...field('aclient', 'Client id', client), h('button', { type: 'submit' }, 'Filter')),
+    h('div', { class: 'scroll' }, h('table', { id: 'audit' }, h('caption', {}, `Newest ${events.length} events, newest first`),
+      h('thead', {}, h('tr', {}, ...['#', 'Time', 'Type', 'Realm', 'Client', 'Who', 'Details'].map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', {}, events.map((e) => h('tr', {}, h('td', {}, String(e.seq)), h('td', {}, e.time.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')), h('td', {}, e.type), h('td', {}, e.realm ?? ''), h('td', {}, e.client_id ?? ''),
+        h('td', {}, e.actor.id, e.actor.source ? h('div', { class: 'hint' }, e.actor.source) : null),
+        h('td', {}, Object.keys(e.data).length ? h('details', {}, h('summary', {}, 'data'), h('pre', {}, JSON.stringify(e.data, null, 2))) : '')))))));
 }
 
 // ---- shell -----------------------------------------------------------------------------------
@@ -350,7 +384,7 @@ async function route() {
     else if (parts[0] === 'failures') await failuresPage(query);
     else if (parts[0] === 'keys') await keysPage();
     else if (parts[0] === 'realms') await realmsPage();
-    else if (parts[0] === 'audit') await auditPage();
+    else if (parts[0] === 'audit') await auditPage(query);
     else await appsPage(query);
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return void signedOut('Your session has ended.');

@@ -393,6 +393,18 @@ export class AdminService implements AdminOperations {
     return this.#d.keys.describe(realm.name).map((k) => ({ kid: k.kid, alg: k.alg, state: k.state, activates_at: Math.floor(k.activatesAt / 1000) }));
   }
 
+  /** The JWK Set exactly as the realm publishes it at its jwks_uri, and the rotation settings. */
+  async publishedJwks(_actor: Actor, realmName: string): Promise<{ jwks_uri: string; jwks: { keys: Record<string, unknown>[] }; pre_publish_seconds: number; rotate_every_seconds: number | null }> {
+    const realm = this.#realm(realmName);
+    await this.#d.keys.reload(realm.name);
+    return {
+      jwks_uri: realm.jwksUri,
+      jwks: this.#d.keys.jwks(realm.name) as unknown as { keys: Record<string, unknown>[] },
+      pre_publish_seconds: realm.keys.prePublishSeconds,
+      rotate_every_seconds: realm.keys.rotateEverySeconds ?? null,
+    };
+  }
+
   async rotateKeys(actor: Actor, realmName: string, opts: { immediate?: boolean } = {}): Promise<SigningKeyView> {
     const realm = this.#realm(realmName);
     const { kid, activatesAt } = await this.#d.keys.rotate(realm.name, opts);

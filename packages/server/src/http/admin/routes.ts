@@ -215,6 +215,12 @@ export const adminRoutes: AdminRoute[] = [
     handler: async (ctx) => ({ status: 200, body: { keys: await ctx.server.admin.listKeys(actorOf(ctx), realmOf(ctx)) } }),
   }),
   route({
+    method: 'GET', path: '/realms/{realm}/jwks', operationId: 'getPublishedJwks', summary: "The realm's JWK Set as published at its jwks_uri, with the rotation settings", tag: 'keys', scope: SCOPES.keysRead,
+    params: s.realmParams, query: s.noQuery,
+    responses: { 200: { description: 'the published JWK Set', schema: s.publishedJwksSchema }, 404: problem('no such realm') },
+    handler: async (ctx) => ({ status: 200, body: await ctx.server.admin.publishedJwks(actorOf(ctx), realmOf(ctx)) }),
+  }),
+  route({
     method: 'POST', path: '/realms/{realm}/keys/rotate', operationId: 'rotateSigningKey', summary: 'Publish a new signing key (it signs after pre-publication unless immediate)', tag: 'keys', scope: SCOPES.keysWrite,
     params: s.realmParams, query: s.noQuery, body: { schema: s.keyRotateSchema, required: false, mediaTypes: JSON_BODY },
     responses: { 201: { description: 'the new key', schema: s.keySchema }, 404: problem('no such realm') },

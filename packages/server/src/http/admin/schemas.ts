@@ -144,6 +144,14 @@ export const keySchema = z.object({
   created_at: z.number().optional(),
 });
 export const keyListSchema = z.object({ keys: z.array(keySchema) });
+export const publishedJwksSchema = z.object({
+  jwks_uri: z.string(),
+  /** The JWK Set as the realm publishes it (public keys only). */
+  jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }),
+  pre_publish_seconds: z.number().int(),
+  /** Scheduled rotation (keys.rotate_every), null when off. */
+  rotate_every_seconds: z.number().int().nullable(),
+});
 export const keyRotateSchema = z.strictObject({ immediate: z.boolean().optional() });
 export const keyRevokeBody = z.strictObject({ promote_successor: z.boolean().optional() });
 export const emptyBody = z.strictObject({});

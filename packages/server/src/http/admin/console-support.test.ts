@@ -1,6 +1,7 @@
 /**
- * GET /admin/v1/realms/{realm}/activity (tokens issued and refusals per minute, realm and one
- * client) and the time window of GET /realms/{realm}/failures, on a clock the test moves.
+ * The admin routes the console's pages rest on: GET /realms/{realm}/activity (tokens issued and
+ * refusals per minute, realm and one client), the time window of GET /realms/{realm}/failures (on
+ * a clock the test moves), and GET /realms/{realm}/jwks (the JWK Set as published).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,7 +10,7 @@ import { adminToken, createAdminClient } from '../../../../../test/fixtures/admi
 import { basic, form } from '../../../../../test/fixtures/assertions.ts';
 import { ActivityCounter } from '../../core/admin/activity.ts';
 
-describe('admin API: activity per minute and failures by time', () => {
+describe('admin API for the console: activity, failures by time, published JWKS', () => {
   let t: TestServer;
   let bearer: string;
   let secret: string;
@@ -78,5 +79,18 @@ describe('admin API: activity per minute and failures by time', () => {
     assert.deepEqual(c.view('r', undefined, 1).failures, [4]);
     assert.deepEqual(c.view('r', 'b', 1).failures, [1]);
     assert.deepEqual(c.view('r', 'c', 1).failures, [0]);
+  });
+  it('GET /realms/{realm}/jwks is the JWK Set the realm publishes, with the rotation settings', async () => {
+    const res = await call('/realms/default/jwks');
+    assert.equal(res.statusCode, 200, res.body);
+    const body = res.json();
+    const published = await t.app.inject({ method: 'GET', url: new URL(body.jwks_uri).pathname });
+    assert.equal(published.statusCode, 200);
+    assert.deepEqual(body.jwks, published.json());
+    assert.ok(body.jwks.keys.length >= 1);
+    assert.ok(body.jwks.keys.every((k: Record<string, unknown>) => !('d' in k)), 'public keys only');
+    assert.equal(body.rotate_every_seconds, null);
+    assert.equal(typeof body.pre_publish_seconds, 'number');
+    assert.equal((await call('/realms/nope/jwks')).statusCode, 404);
   });
 });
