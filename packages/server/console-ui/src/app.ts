@@ -53,6 +53,8 @@ function show(title: string, ...content: Child[]) {
     else a.removeAttribute('aria-current');
   }
 }
+/** A table that scrolls sideways on a narrow window; focusable so the keyboard can scroll it. */
+const scroller = (label: string, table: HTMLElement) => h('div', { class: 'scroll', tabindex: '0', role: 'region', 'aria-label': label }, table);
 const errorBox = (e: unknown) => h('p', { role: 'alert', class: 'warn' }, e instanceof Error ? e.message : String(e));
 
 // ---- applications ----------------------------------------------------------------------------
@@ -68,8 +70,8 @@ async function appsPage(query = '') {
   const filter = h('form', { role: 'search', onsubmit: (e) => { e.preventDefault(); location.hash = `#/apps?${new URLSearchParams({ ...(search.value ? { q: search.value } : {}), ...(status.value ? { disabled: status.value } : {}) })}`; } },
     h('label', { for: 'q' }, 'Search by id or name'), search, h('label', { for: 'status' }, 'Status'), status, h('button', { type: 'submit' }, 'Search'));
   show('Applications', realmPicker(), filter, h('p', {}, h('a', { href: '#/apps/new' }, '+ Register an application')),
-    h('table', {}, h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Client id'), h('th', { scope: 'col' }, 'Name'), h('th', { scope: 'col' }, 'Status'), h('th', { scope: 'col' }, 'Method'), h('th', { scope: 'col' }, 'Scopes'))),
-      h('tbody', {}, list.clients.map(({ client: c }) => h('tr', {}, h('td', {}, h('a', { href: `#/apps/${enc(c.client_id)}` }, c.client_id)), h('td', {}, c.client_name ?? ''), h('td', { class: c.disabled ? 'status-disabled' : '' }, c.disabled ? 'disabled' : 'enabled'), h('td', {}, c.token_endpoint_auth_method), h('td', {}, c.scope))))));
+    scroller('Applications', h('table', { id: 'apps' }, h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Client id'), h('th', { scope: 'col' }, 'Name'), h('th', { scope: 'col' }, 'Status'), h('th', { scope: 'col' }, 'Method'), h('th', { scope: 'col' }, 'Scopes'))),
+      h('tbody', {}, list.clients.map(({ client: c }) => h('tr', {}, h('td', {}, h('a', { href: `#/apps/${enc(c.client_id)}` }, c.client_id)), h('td', {}, c.client_name ?? ''), h('td', { class: c.disabled ? 'status-disabled' : '' }, c.disabled ? 'disabled' : 'enabled'), h('td', {}, c.token_endpoint_auth_method), h('td', {}, c.scope)))))));
 }
 
 function realmPicker(): HTMLElement {
@@ -89,6 +91,27 @@ function field(id: string, label: string, input: HTMLElement, hint?: string): HT
   return [h('label', { for: id }, label), input, hint ? h('div', { id: `${id}-hint`, class: 'hint' }, hint) : null].filter(Boolean) as HTMLElement[];
 }
 
+const PRIVATE_WARNING = 'This is a PRIVATE key. Keep it with the application; paste only its public key or certificate. Nothing was sent.';
+
+/** The upload body for a pasted key: JSON (JWK or JWK Set) as is, anything else as PEM. */
+function keyBody(text: string): unknown {
+  const t = text.trim();
+  if (t.startsWith('{')) {
+    try { return JSON.parse(t); } catch { throw new Error('The key looks like JSON but does not parse: paste a JWK, a JWK Set, a PEM public key or a certificate.'); }
+  }
+  return { pem: t };
+}
+
+/** The outcome of a live JWKS URL check: the keys found, or the exact error. */
+function jwksCheckView(r: { ok: boolean; uri: string; keys: { kid?: string; kty: string; alg?: string; crv?: string }[]; error?: string; reason?: string; elapsed_ms: number }): HTMLElement {
+  return h('div', { id: 'jwks-check', role: 'status' },
+    h('p', { class: r.ok ? 'ok' : 'warn' }, r.ok ? `JWKS URL checked: ${r.keys.length} key(s) found in ${r.elapsed_ms} ms.` : `JWKS URL check failed (${r.reason ?? 'error'}): ${r.error ?? ''}`),
+    r.keys.length ? h('ul', {}, r.keys.map((k) => h('li', {}, `kid ${k.kid ?? '(none)'} · ${k.kty}${k.crv ? ` ${k.crv}` : ''}${k.alg ? ` · alg ${k.alg}` : ''}`))) : null);
+}
+
+const keyList = (keys: { kid?: unknown; kty?: unknown; crv?: unknown; alg?: unknown; x5c?: unknown }[]) =>
+  h('ul', { class: 'keys' }, keys.map((k) => h('li', {}, `kid ${String(k.kid)} · ${String(k.kty)}${k.crv ? ` ${String(k.crv)}` : ''}${k.alg ? ` · alg ${String(k.alg)}` : ''}${k.x5c ? ' · certificate' : ''}`)));
+
 function newAppPage() {
   const name = h('input', { required: true }) as HTMLInputElement;
   const owners = h('input', {}) as HTMLInputElement;
@@ -102,16 +125,24 @@ function newAppPage() {
   const key = h('textarea', {}) as HTMLTextAreaElement;
   const jwksUri = h('input', { type: 'url' }) as HTMLInputElement;
   const keyWarn = h('p', { role: 'alert', class: 'warn', id: 'key-warning' });
+  const keyPreview = h('div', { id: 'key-preview', 'aria-live': 'polite' });
   const out = h('div', { 'aria-live': 'polite' });
   const jwtBox = h('fieldset', { hidden: true }, h('legend', {}, 'Public key (private_key_jwt)'),
-    ...field('key', 'Public key: PEM, JWK, JWK Set or X.509 certificate', key, 'Never paste a private key: it is refused here and never sent.'), keyWarn,
+    ...field('key', 'Public key: PEM, JWK, JWK Set or X.509 certificate', key, 'Never paste a private key: it is refused here and never sent.'), keyWarn, keyPreview,
     ...field('jwks_uri', 'or a JWKS URL', jwksUri, 'Checked live after registration.'));
   method.addEventListener('change', () => { jwtBox.hidden = method.value !== 'private_key_jwt'; });
-  key.addEventListener('input', () => { keyWarn.textContent = PRIVATE_KEY.test(key.value) ? 'This is a PRIVATE key. Keep it with the application; paste only its public key.' : ''; });
+  key.addEventListener('input', () => { keyWarn.textContent = PRIVATE_KEY.test(key.value) ? PRIVATE_WARNING : ''; keyPreview.replaceChildren(); });
+  // Checked when the field is left: what the server would register (never a private key: refused here first).
+  key.addEventListener('change', async () => {
+    if (!key.value.trim() || PRIVATE_KEY.test(key.value)) return;
+    try { const r = await admin<{ keys: any[] }>('POST', '/keys/parse', keyBody(key.value)); keyPreview.replaceChildren(h('p', { class: 'ok' }, 'Public key recognised:'), keyList(r.keys)); }
+    catch (err) { keyPreview.replaceChildren(errorBox(err)); }
+  });
   const submit = async (e: Event) => {
     e.preventDefault();
     out.replaceChildren();
-    if (PRIVATE_KEY.test(key.value)) { keyWarn.textContent = 'This is a PRIVATE key. Keep it with the application; paste only its public key.'; key.focus(); return; }
+    if (method.value === 'private_key_jwt' && PRIVATE_KEY.test(key.value)) { keyWarn.textContent = PRIVATE_WARNING; key.focus(); return; }
+    if (method.value === 'private_key_jwt' && !key.value.trim() === !jwksUri.value.trim()) { out.replaceChildren(errorBox(new Error('For private_key_jwt, paste a public key or give a JWKS URL (one of the two).'))); return; }
     const clientId = id.value.trim() || `app-${crypto.randomUUID().slice(0, 8)}`;
     const body: Record<string, unknown> = { client_id: clientId, client_name: name.value.trim(), token_endpoint_auth_method: method.value, grant_types: [grants.value] };
     if (owners.value.trim()) body.owners = owners.value.split(',').map((s) => s.trim()).filter(Boolean);
@@ -122,16 +153,15 @@ function newAppPage() {
     if (method.value !== 'private_key_jwt' && secret.value) body.client_secret = secret.value;
     if (method.value === 'private_key_jwt' && jwksUri.value.trim()) body.jwks_uri = jwksUri.value.trim();
     try {
+      if (method.value === 'private_key_jwt' && key.value.trim()) body.jwks = { keys: (await admin<{ keys: unknown[] }>('POST', '/keys/parse', keyBody(key.value))).keys };
       const created = await admin('POST', `/realms/${enc(realm)}/clients`, body);
-      if (method.value === 'private_key_jwt' && key.value.trim()) {
-        const text = key.value.trim();
-        await admin('POST', `/realms/${enc(realm)}/clients/${enc(clientId)}/keys`, text.startsWith('{') ? JSON.parse(text) : { pem: text });
-      }
       let check: Child = null;
       if (method.value === 'private_key_jwt' && jwksUri.value.trim()) {
-        const r = await admin('POST', `/realms/${enc(realm)}/clients/${enc(clientId)}/jwks-uri/check`, {}).catch((err: Error) => ({ error: err.message }));
-        check = h('pre', { id: 'jwks-check' }, JSON.stringify(r, null, 2));
+        check = await admin('POST', `/realms/${enc(realm)}/clients/${enc(clientId)}/jwks-uri/check`, {}).then(jwksCheckView, (err: Error) => errorBox(err));
       }
+      (e.target as HTMLFormElement).reset(); // a second click registers nothing twice
+      keyPreview.replaceChildren();
+      jwtBox.hidden = true;
       out.replaceChildren(h('h2', {}, `Registered ${clientId}`),
         created.client_secret ? h('div', {}, h('p', { class: 'warn' }, 'Client secret, shown once: copy it now.'), h('p', { class: 'secret', id: 'new-secret' }, created.client_secret)) : null, check,
         h('p', {}, h('a', { href: `#/apps/${enc(clientId)}` }, 'Open the application page')));
@@ -151,11 +181,17 @@ async function appPage(clientId: string) {
   const view = await admin('GET', base);
   const c = view.client;
   const out = h('div', { 'aria-live': 'polite', id: 'app-result' });
-  const act = (label: string, fn: () => Promise<Child>, opts: { confirm?: string; danger?: boolean } = {}) =>
-    h('button', { type: 'button', class: opts.danger ? 'danger' : undefined, onclick: async () => {
+  const credOut = h('div', { 'aria-live': 'polite', id: 'credentials-result' });
+  const keysOut = h('div', { 'aria-live': 'polite', id: 'keys-result' });
+  const act = (label: string, fn: () => Promise<Child>, opts: { confirm?: string; danger?: boolean; into?: HTMLElement; aria?: string } = {}) =>
+    h('button', { type: 'button', class: opts.danger ? 'danger' : undefined, 'aria-label': opts.aria, onclick: async () => {
       if (opts.confirm && !confirm(opts.confirm)) return;
-      try { out.replaceChildren(await fn() ?? ''); } catch (err) { out.replaceChildren(errorBox(err)); }
+      const target = opts.into ?? out;
+      try { target.replaceChildren(await fn() ?? ''); } catch (err) { target.replaceChildren(errorBox(err)); }
     } }, label);
+  const newKey = h('textarea', {}) as HTMLTextAreaElement;
+  const newKeyWarn = h('p', { role: 'alert', class: 'warn', id: 'app-key-warning' });
+  newKey.addEventListener('input', () => { newKeyWarn.textContent = PRIVATE_KEY.test(newKey.value) ? PRIVATE_WARNING : ''; });
   const grace = h('input', { type: 'number', min: '0', value: '86400' }) as HTMLInputElement;
   const meta = await admin<{ issuer: string }>('GET', `/realms/${enc(realm)}`);
   const tokenEndpoint = `${meta.issuer}/oauth2/token`;
@@ -175,9 +211,18 @@ async function appPage(clientId: string) {
         const r = await admin('POST', `${base}/secret/rotate`, { grace_seconds: Number(grace.value) });
         return h('div', {}, h('p', { class: 'warn' }, 'New client secret, shown once:'), h('p', { class: 'secret', id: 'rotated-secret' }, r.client_secret),
           h('p', { id: 'old-until' }, r.previous_secret_expires_at ? `The previous secret works until ${when(r.previous_secret_expires_at)}.` : 'The previous secret no longer works.'));
-      })) : null,
-    h('h2', {}, 'Keys'), c.jwks ? h('pre', {}, JSON.stringify(c.jwks, null, 2)) : h('p', {}, c.jwks_uri ? `JWKS URL: ${c.jwks_uri}` : 'No keys.'),
-    c.jwks_uri ? act('Check the JWKS URL now', async () => h('pre', {}, JSON.stringify(await admin('POST', `${base}/jwks-uri/check`, {}), null, 2))) : null,
+      }, { into: credOut }), credOut) : null,
+    h('h2', {}, 'Keys'),
+    c.jwks ? h('ul', { class: 'keys', id: 'app-keys' }, (c.jwks.keys as any[]).map((k) => h('li', {}, `kid ${k.kid} · ${k.kty}${k.crv ? ` ${k.crv}` : ''}${k.alg ? ` · alg ${k.alg}` : ''}${k.x5c ? ' · certificate' : ''} `,
+      c.jwks.keys.length > 1 ? act('Remove', async () => { await admin('DELETE', `${base}/keys/${enc(k.kid)}`); await appPage(clientId); return null; }, { confirm: `Remove key ${k.kid}? Assertions signed with it will be refused.`, danger: true, into: keysOut, aria: `Remove key ${k.kid}` }) : null)))
+      : h('p', {}, c.jwks_uri ? ['JWKS URL: ', h('code', {}, c.jwks_uri)] : c.token_endpoint_auth_method === 'private_key_jwt' ? 'No keys.' : 'Authenticates with a client secret: no keys.'),
+    c.jwks_uri ? act('Check the JWKS URL now', async () => jwksCheckView(await admin('POST', `${base}/jwks-uri/check`, {})), { into: keysOut }) : null,
+    c.jwks ? h('form', { onsubmit: async (e) => {
+      e.preventDefault();
+      if (PRIVATE_KEY.test(newKey.value)) { newKeyWarn.textContent = PRIVATE_WARNING; newKey.focus(); return; }
+      try { await admin('POST', `${base}/keys`, keyBody(newKey.value)); await appPage(clientId); } catch (err) { keysOut.replaceChildren(errorBox(err)); }
+    } }, ...field('new-key', 'Add a public key: PEM, JWK, JWK Set or X.509 certificate', newKey, 'For a key rollover: add the new key, switch the application, then remove the old one.'), newKeyWarn, h('button', { type: 'submit' }, 'Add key')) : null,
+    keysOut,
     h('h2', {}, 'Status'),
     c.disabled ? act('Enable', async () => { await admin('POST', `${base}/enable`); await appPage(clientId); return null; })
       : act('Disable', async () => { await admin('POST', `${base}/disable`, { revoke_tokens: true }); await appPage(clientId); return null; }, { confirm: `Disable ${clientId}? Its token requests will be refused and its tokens revoked.`, danger: true }),
@@ -305,7 +350,7 @@ async function failuresPage(query = '') {
     clientActivity ? activityChart('chart-client', `Application ${clientId}`, clientActivity) : null,
     h('h2', {}, 'Recorded failures, newest first'),
     rows.length === 0 ? h('p', { id: 'no-failures' }, 'No recorded failures.') :
-      h('div', { class: 'scroll' }, h('table', { id: 'failures' }, h('caption', {}, `${rows.length} kinds of failure, ${rows.reduce((n, r) => n + r.count, 0)} refused requests`),
+      scroller('Recorded failures', h('table', { id: 'failures' }, h('caption', {}, `${rows.length} kinds of failure, ${rows.reduce((n, r) => n + r.count, 0)} refused requests`),
         h('thead', {}, h('tr', {}, ...['Last seen', 'Client', 'Count', 'Reason', 'Expected / received', 'What to change'].map((t) => h('th', { scope: 'col' }, t)))),
         h('tbody', {}, rows.map(({ f, count, first, last, sources }) => h('tr', {},
           h('td', {}, when(last), count > 1 ? h('div', { class: 'hint' }, `first ${when(first)}`) : null),
@@ -325,7 +370,7 @@ async function keysPage() {
   const immediate = h('input', { type: 'checkbox' }) as HTMLInputElement;
   show('Signing keys', realmPicker(),
     h('p', { id: 'rotation' }, pub.rotate_every_seconds ? `Scheduled rotation: every ${duration(pub.rotate_every_seconds)}` : 'Scheduled rotation: off (keys.rotate_every)', `; a new key is pre-published ${duration(pub.pre_publish_seconds)} before it signs.`),
-    h('div', { class: 'scroll' }, h('table', { id: 'keys' }, h('caption', {}, `Keys of realm ${realm}`),
+    scroller('Signing keys', h('table', { id: 'keys' }, h('caption', {}, `Keys of realm ${realm}`),
       h('thead', {}, h('tr', {}, ...['kid', 'alg', 'state', 'signs from', ''].map((t) => h('th', { scope: 'col' }, t || h('span', { class: 'sr-only' }, 'Actions'))))),
       h('tbody', {}, keys.keys.map((k) => h('tr', {}, h('td', {}, h('code', {}, k.kid)), h('td', {}, k.alg), h('td', { class: `state-${k.state}` }, KEY_STATES[k.state] ?? k.state), h('td', {}, when(k.activates_at)),
         h('td', {}, k.state === 'expired' ? '' : h('button', { type: 'button', class: 'danger', 'aria-label': `Revoke key ${k.kid}`, onclick: async () => {
@@ -342,7 +387,7 @@ async function realmsPage() {
   const name = h('input', { required: true, pattern: '[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?', autocomplete: 'off' }) as HTMLInputElement;
   const out = h('div', { 'aria-live': 'polite', id: 'realms-result' });
   show('Realms',
-    h('div', { class: 'scroll' }, h('table', { id: 'realms' }, h('thead', {}, h('tr', {}, ...['Name', 'Issuer', 'Source', 'Clients', 'Admin realm', ''].map((t) => h('th', { scope: 'col' }, t || h('span', { class: 'sr-only' }, 'Actions'))))),
+    scroller('Realms', h('table', { id: 'realms' }, h('thead', {}, h('tr', {}, ...['Name', 'Issuer', 'Source', 'Clients', 'Admin realm', ''].map((t) => h('th', { scope: 'col' }, t || h('span', { class: 'sr-only' }, 'Actions'))))),
       h('tbody', {}, r.realms.map((x) => h('tr', {},
         h('td', {}, h('a', { href: '#/apps', onclick: () => { realm = x.name; } }, x.name)), h('td', {}, h('code', {}, x.issuer ?? '')), h('td', {}, x.source === 'config' ? 'configuration file' : 'created at run time'),
         h('td', {}, String(x.client_count)), h('td', {}, x.admin ? 'yes' : ''),
@@ -367,7 +412,7 @@ async function auditPage(query = '') {
     h('p', { id: 'chain', role: 'status', class: verify.ok ? 'ok' : 'warn' }, verify.ok ? `Chain verified: ${verify.checked} events, intact${verify.anchor ? ` (from the retention anchor at event ${verify.anchor.seq})` : ''}.` : `Chain BROKEN at event ${verify.first_broken_seq}: ${verify.problem ?? ''}`),
     h('form', { role: 'search', 'aria-label': 'Filter the audit log', onsubmit: (e) => { e.preventDefault(); const p = new URLSearchParams({ ...(type.value ? { type: type.value } : {}), ...(client.value ? { client_id: client.value } : {}) }); location.hash = `#/audit${p.size ? `?${p}` : ''}`; } },
       ...field('atype', 'Event type', type, 'Exact, or a prefix ending with .* (e.g. client.*).'), ...field('aclient', 'Client id', client), h('button', { type: 'submit' }, 'Filter')),
-    h('div', { class: 'scroll' }, h('table', { id: 'audit' }, h('caption', {}, `Newest ${events.length} events, newest first`),
+    scroller('Audit events', h('table', { id: 'audit' }, h('caption', {}, `Newest ${events.length} events, newest first`),
       h('thead', {}, h('tr', {}, ...['#', 'Time', 'Type', 'Realm', 'Client', 'Who', 'Details'].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, events.map((e) => h('tr', {}, h('td', {}, String(e.seq)), h('td', {}, e.time.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')), h('td', {}, e.type), h('td', {}, e.realm ?? ''), h('td', {}, e.client_id ?? ''),
         h('td', {}, e.actor.id, e.actor.source ? h('div', { class: 'hint' }, e.actor.source) : null),

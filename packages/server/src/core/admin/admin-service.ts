@@ -341,6 +341,11 @@ export class AdminService implements AdminOperations {
     return this.updateClient(actor, realm.name, clientId, { jwks: { keys: [...existing, ...added] } }, { ifVersion: opts.ifVersion ?? String(before.updatedAt) });
   }
 
+  /** What a key upload would register (public JWKs), without storing anything; private keys are refused. */
+  parseClientKey(key: ClientKeyUpload): Record<string, unknown>[] {
+    return parseKeyUpload(key) as unknown as Record<string, unknown>[];
+  }
+
   async removeClientKey(actor: Actor, realmName: string, clientId: string, kid: string, opts: IfVersion = {}): Promise<ClientView> {
     const realm = this.#realm(realmName);
     const before = await this.#record(realm.name, clientId);

@@ -184,6 +184,16 @@ export const adminRoutes: AdminRoute[] = [
     },
   }),
   route({
+    method: 'POST', path: '/keys/parse', operationId: 'parseClientKey', summary: 'Parse a public key (JWK, JWK Set, or {"pem"}: PEM public key or X.509 certificate) into the JWKs a client would be registered with; nothing is stored', tag: 'clients', scope: SCOPES.clientsWrite,
+    params: s.noParams, query: s.noQuery, body: { schema: s.clientKeyUpload, required: true, mediaTypes: JSON_BODY },
+    responses: { 200: { description: 'the public JWKs (kid, alg; x5c for a certificate)', schema: s.parsedKeysSchema }, 400: problem('not a public key (private key material is refused)') },
+    handler: async (ctx) => {
+      const body = ctx.body as Record<string, unknown>;
+      const upload = typeof body.pem === 'string' && Object.keys(body).length === 1 ? body.pem : body;
+      return { status: 200, body: { keys: ctx.server.admin.parseClientKey(upload) } };
+    },
+  }),
+  route({
     method: 'DELETE', path: clientRoute('/keys/{kid}'), operationId: 'removeClientKey', summary: "Remove one of the client's keys (never its last)", tag: 'clients', scope: SCOPES.clientsWrite,
     params: s.clientKeyParams, query: s.noQuery, ifMatch: true,
     responses: { 200: { description: 'the client with the key removed', schema: s.clientViewSchema, headers: ['etag'] }, 404: problem('no such realm, client or key'), 409: problem("the client's last key"), ...E412 },

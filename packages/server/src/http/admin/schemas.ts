@@ -111,6 +111,7 @@ export const clientKeyUpload = z.union([
   z.strictObject({ keys: z.array(z.record(z.string(), z.unknown())).min(1).max(100) }),
   z.looseObject({ kty: z.string() }),
 ]);
+export const parsedKeysSchema = z.object({ keys: z.array(z.record(z.string(), z.unknown())) });
 export const jwksCheckBody = z.strictObject({ uri: z.string().url().max(2048).optional() });
 export const jwksCheckSchema = z.object({
   ok: z.boolean(),
