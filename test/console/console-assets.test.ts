@@ -1,5 +1,5 @@
 /**
- * The console's built front end: total JavaScript under 200 KB gzipped, no inline script or style
+ * The console's front end: its sources type-check; total JavaScript under 200 KB gzipped, no inline script or style
  * in the page (the CSP forbids them), no third-party origin referenced, and the server sends the
  * precompressed assets with the strict CSP.
  */
@@ -22,6 +22,11 @@ describe('console assets', () => {
     t = await startTestServer({ inject: true });
   });
   after(async () => t.close());
+
+  it('the front-end sources type-check (strict, DOM library)', () => {
+    const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'packages/server/console-ui/tsconfig.json')], { encoding: 'utf8' });
+    assert.equal(tsc.status, 0, tsc.stdout + tsc.stderr);
+  });
 
   it('all console JavaScript together is under 200 KB gzipped', () => {
     const scripts = readdirSync(dist).filter((f) => f.endsWith('.js'));

@@ -150,6 +150,7 @@ describe('web console (chromium)', { skip: existsSync(CHROMIUM) ? false : `no ch
     await page.getByRole('button', { name: 'Register' }).click();
     await page.locator('h2', { hasText: 'Registered partner-a' }).waitFor();
     assert.equal(await page.locator('#new-secret').count(), 0, 'no secret for a key-based client');
+    assert.doesNotMatch((await page.textContent('main')) ?? '', /null|undefined/);
     const stored = await t.server.storage.clients.get('default', 'partner-a');
     assert.equal(stored?.tokenEndpointAuthMethod, 'private_key_jwt');
     assert.equal(stored?.jwks?.keys.length, 1);

@@ -162,9 +162,9 @@ function newAppPage() {
       (e.target as HTMLFormElement).reset(); // a second click registers nothing twice
       keyPreview.replaceChildren();
       jwtBox.hidden = true;
-      out.replaceChildren(h('h2', {}, `Registered ${clientId}`),
+      out.replaceChildren(...([h('h2', {}, `Registered ${clientId}`),
         created.client_secret ? h('div', {}, h('p', { class: 'warn' }, 'Client secret, shown once: copy it now.'), h('p', { class: 'secret', id: 'new-secret' }, created.client_secret)) : null, check,
-        h('p', {}, h('a', { href: `#/apps/${enc(clientId)}` }, 'Open the application page')));
+        h('p', {}, h('a', { href: `#/apps/${enc(clientId)}` }, 'Open the application page'))] as Child[]).filter((c): c is Node | string => !!c));
     } catch (err) { out.replaceChildren(errorBox(err)); }
   };
   show('Register an application', h('form', { onsubmit: submit },
@@ -187,7 +187,7 @@ async function appPage(clientId: string) {
     h('button', { type: 'button', class: opts.danger ? 'danger' : undefined, 'aria-label': opts.aria, onclick: async () => {
       if (opts.confirm && !confirm(opts.confirm)) return;
       const target = opts.into ?? out;
-      try { target.replaceChildren(await fn() ?? ''); } catch (err) { target.replaceChildren(errorBox(err)); }
+      try { target.replaceChildren((await fn()) || ''); } catch (err) { target.replaceChildren(errorBox(err)); }
     } }, label);
   const newKey = h('textarea', {}) as HTMLTextAreaElement;
   const newKeyWarn = h('p', { role: 'alert', class: 'warn', id: 'app-key-warning' });
