@@ -110,7 +110,10 @@ describe('console single sign-on with an OpenID Provider (chromium, oidc-provide
     const status = await page.evaluate(async () => (await fetch('/console/api/admin/realms')).status);
     assert.equal(status, 200);
     const audit = await t.server.storage.audit.list({ type: 'console.sign_in' });
-    assert.ok(JSON.stringify(audit).includes('alice@example.com'), 'the sign-in is in the audit trail');
+    const signIn = audit.find((e) => e.actor.id === 'tessera-console:alice@example.com');
+    assert.ok(signIn, 'the sign-in is in the audit trail');
+    assert.equal(signIn.data.via, 'sso');
+    assert.equal(signIn.data.sub, 'alice');
   });
 
   it('an account neither allowed by subject nor by group is refused and gets no session', async () => {

@@ -209,14 +209,14 @@ export async function consolePlugin(app: FastifyInstance, opts: ConsoleOptions):
   }
 
   /** A new session (fresh id: no fixation), its cookie, and a sign-in event in the audit trail. */
-  async function openSession(request: FastifyRequest, reply: FastifyReply, subject: string, scope: string, via: 'link' | 'sso'): Promise<Session> {
+  async function openSession(request: FastifyRequest, reply: FastifyReply, subject: string, scope: string, via: 'link' | 'sso', extra: Record<string, unknown> = {}): Promise<Session> {
     await ensureConsoleClient();
     const now = server.clock.now();
     const s: Session = { id: randomBytes(32).toString('base64url'), csrf: randomBytes(32).toString('base64url'), subject, scope, createdAt: now, lastSeen: now };
     sessions.set(s.id, s);
     reply.header('set-cookie', cookie(s.id, Math.floor(absoluteMs / 1000)));
     await server.admin
-      .recordEvent({ id: `${CONSOLE_CLIENT_ID}:${subject.slice(0, 200)}`, source: request.ip, requestId: request.id }, 'console.sign_in', null, null, { via, scope })
+      .recordEvent({ id: `${CONSOLE_CLIENT_ID}:${subject.slice(0, 200)}`, source: request.ip, requestId: request.id }, 'console.sign_in', null, null, { via, scope, ...extra })
       .catch((err: unknown) => request.log.warn({ reqId: request.id, err: String(err) }, 'audit write failed'));
     return s;
   }
@@ -270,7 +270,7 @@ export async function consolePlugin(app: FastifyInstance, opts: ConsoleOptions):
     const search = request.url.includes('?') ? request.url.slice(request.url.indexOf('?')) : '';
     try {
       const who = await sso.finish(txId, search);
-      await openSession(request, reply, who.display, ssoConfig!.adminScope, 'sso');
+      await openSession(request, reply, who.display, ssoConfig!.adminScope, 'sso', { sub: who.subject.slice(0, 255), issuer: ssoConfig!.issuer });
       reply.header('set-cookie', ssoCookie('', 0));
       return reply.redirect(`${CONSOLE_PREFIX}/`, 303);
     } catch (err) {
