@@ -236,8 +236,11 @@ describe('web console (chromium)', { skip: existsSync(CHROMIUM) ? false : `no ch
     assert.match(appChart, /Application billing: 1 token issued and 3 failures/);
     // Filter by time: the last 15 minutes still show them.
     await page.getByLabel('Time').selectOption('900');
+    const filtered = page.waitForResponse((r) => r.url().includes('/failures?') && r.url().includes('since='));
     await page.getByRole('button', { name: 'Filter' }).click();
     await page.waitForURL(/window=900/);
+    await filtered;
+    await page.locator('#failures caption').waitFor();
     await row.waitFor();
     await axeCheck('failures');
     await page.screenshot({ path: `${root}docs/images/console-failures.png`, fullPage: true });
@@ -308,7 +311,11 @@ describe('web console (chromium)', { skip: existsSync(CHROMIUM) ? false : `no ch
     await page.getByLabel('Event type').fill('client.*');
     await page.getByRole('button', { name: 'Filter' }).click();
     await page.waitForURL(/type=client/);
-    await page.locator('#audit tbody tr').first().waitFor();
+    // The filtered table replaces the full one once the query answers: wait for that, not for any row.
+    await page.waitForFunction(() => {
+      const cells = [...document.querySelectorAll('#audit tbody tr td:nth-child(3)')];
+      return cells.length > 0 && cells.every((c) => c.textContent!.startsWith('client.'));
+    });
     const types = await page.locator('#audit tbody tr td:nth-child(3)').allTextContents();
     assert.ok(types.length > 0 && types.every((x) => x.startsWith('client.')), types.join());
   });
