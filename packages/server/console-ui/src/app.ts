@@ -53,6 +53,8 @@ function show(title: string, ...content: Child[]) {
     else a.removeAttribute('aria-current');
   }
 }
+/** A table that scrolls sideways on a narrow window; focusable so the keyboard can scroll it. */
+const scroller = (label: string, table: HTMLElement) => h('div', { class: 'scroll', tabindex: '0', role: 'region', 'aria-label': label }, table);
 const errorBox = (e: unknown) => h('p', { role: 'alert', class: 'warn' }, e instanceof Error ? e.message : String(e));
 
 // ---- applications ----------------------------------------------------------------------------
@@ -68,8 +70,8 @@ async function appsPage(query = '') {
   const filter = h('form', { role: 'search', onsubmit: (e) => { e.preventDefault(); location.hash = `#/apps?${new URLSearchParams({ ...(search.value ? { q: search.value } : {}), ...(status.value ? { disabled: status.value } : {}) })}`; } },
     h('label', { for: 'q' }, 'Search by id or name'), search, h('label', { for: 'status' }, 'Status'), status, h('button', { type: 'submit' }, 'Search'));
   show('Applications', realmPicker(), filter, h('p', {}, h('a', { href: '#/apps/new' }, '+ Register an application')),
-    h('table', {}, h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Client id'), h('th', { scope: 'col' }, 'Name'), h('th', { scope: 'col' }, 'Status'), h('th', { scope: 'col' }, 'Method'), h('th', { scope: 'col' }, 'Scopes'))),
-      h('tbody', {}, list.clients.map(({ client: c }) => h('tr', {}, h('td', {}, h('a', { href: `#/apps/${enc(c.client_id)}` }, c.client_id)), h('td', {}, c.client_name ?? ''), h('td', { class: c.disabled ? 'status-disabled' : '' }, c.disabled ? 'disabled' : 'enabled'), h('td', {}, c.token_endpoint_auth_method), h('td', {}, c.scope))))));
+    scroller('Applications', h('table', { id: 'apps' }, h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Client id'), h('th', { scope: 'col' }, 'Name'), h('th', { scope: 'col' }, 'Status'), h('th', { scope: 'col' }, 'Method'), h('th', { scope: 'col' }, 'Scopes'))),
+      h('tbody', {}, list.clients.map(({ client: c }) => h('tr', {}, h('td', {}, h('a', { href: `#/apps/${enc(c.client_id)}` }, c.client_id)), h('td', {}, c.client_name ?? ''), h('td', { class: c.disabled ? 'status-disabled' : '' }, c.disabled ? 'disabled' : 'enabled'), h('td', {}, c.token_endpoint_auth_method), h('td', {}, c.scope)))))));
 }
 
 function realmPicker(): HTMLElement {
@@ -89,6 +91,27 @@ function field(id: string, label: string, input: HTMLElement, hint?: string): HT
   return [h('label', { for: id }, label), input, hint ? h('div', { id: `${id}-hint`, class: 'hint' }, hint) : null].filter(Boolean) as HTMLElement[];
 }
 
+const PRIVATE_WARNING = 'This is a PRIVATE key. Keep it with the application; paste only its public key or certificate. Nothing was sent.';
+
+/** The upload body for a pasted key: JSON (JWK or JWK Set) as is, anything else as PEM. */
+function keyBody(text: string): unknown {
+  const t = text.trim();
+  if (t.startsWith('{')) {
+    try { return JSON.parse(t); } catch { throw new Error('The key looks like JSON but does not parse: paste a JWK, a JWK Set, a PEM public key or a certificate.'); }
+  }
+  return { pem: t };
+}
+
+/** The outcome of a live JWKS URL check: the keys found, or the exact error. */
+function jwksCheckView(r: { ok: boolean; uri: string; keys: { kid?: string; kty: string; alg?: string; crv?: string }[]; error?: string; reason?: string; elapsed_ms: number }): HTMLElement {
+  return h('div', { id: 'jwks-check', role: 'status' },
+    h('p', { class: r.ok ? 'ok' : 'warn' }, r.ok ? `JWKS URL checked: ${r.keys.length} key(s) found in ${r.elapsed_ms} ms.` : `JWKS URL check failed (${r.reason ?? 'error'}): ${r.error ?? ''}`),
+    r.keys.length ? h('ul', {}, r.keys.map((k) => h('li', {}, `kid ${k.kid ?? '(none)'} · ${k.kty}${k.crv ? ` ${k.crv}` : ''}${k.alg ? ` · alg ${k.alg}` : ''}`))) : null);
+}
+
+const keyList = (keys: { kid?: unknown; kty?: unknown; crv?: unknown; alg?: unknown; x5c?: unknown }[]) =>
+  h('ul', { class: 'keys' }, keys.map((k) => h('li', {}, `kid ${String(k.kid)} · ${String(k.kty)}${k.crv ? ` ${String(k.crv)}` : ''}${k.alg ? ` · alg ${String(k.alg)}` : ''}${k.x5c ? ' · certificate' : ''}`)));
+
 function newAppPage() {
   const name = h('input', { required: true }) as HTMLInputElement;
   const owners = h('input', {}) as HTMLInputElement;
@@ -102,16 +125,24 @@ function newAppPage() {
   const key = h('textarea', {}) as HTMLTextAreaElement;
   const jwksUri = h('input', { type: 'url' }) as HTMLInputElement;
   const keyWarn = h('p', { role: 'alert', class: 'warn', id: 'key-warning' });
+  const keyPreview = h('div', { id: 'key-preview', 'aria-live': 'polite' });
   const out = h('div', { 'aria-live': 'polite' });
   const jwtBox = h('fieldset', { hidden: true }, h('legend', {}, 'Public key (private_key_jwt)'),
-    ...field('key', 'Public key: PEM, JWK, JWK Set or X.509 certificate', key, 'Never paste a private key: it is refused here and never sent.'), keyWarn,
+    ...field('key', 'Public key: PEM, JWK, JWK Set or X.509 certificate', key, 'Never paste a private key: it is refused here and never sent.'), keyWarn, keyPreview,
     ...field('jwks_uri', 'or a JWKS URL', jwksUri, 'Checked live after registration.'));
   method.addEventListener('change', () => { jwtBox.hidden = method.value !== 'private_key_jwt'; });
-  key.addEventListener('input', () => { keyWarn.textContent = PRIVATE_KEY.test(key.value) ? 'This is a PRIVATE key. Keep it with the application; paste only its public key.' : ''; });
+  key.addEventListener('input', () => { keyWarn.textContent = PRIVATE_KEY.test(key.value) ? PRIVATE_WARNING : ''; keyPreview.replaceChildren(); });
+  // Checked when the field is left: what the server would register (never a private key: refused here first).
+  key.addEventListener('change', async () => {
+    if (!key.value.trim() || PRIVATE_KEY.test(key.value)) return;
+    try { const r = await admin<{ keys: any[] }>('POST', '/keys/parse', keyBody(key.value)); keyPreview.replaceChildren(h('p', { class: 'ok' }, 'Public key recognised:'), keyList(r.keys)); }
+    catch (err) { keyPreview.replaceChildren(errorBox(err)); }
+  });
   const submit = async (e: Event) => {
     e.preventDefault();
     out.replaceChildren();
-    if (PRIVATE_KEY.test(key.value)) { keyWarn.textContent = 'This is a PRIVATE key. Keep it with the application; paste only its public key.'; key.focus(); return; }
+    if (method.value === 'private_key_jwt' && PRIVATE_KEY.test(key.value)) { keyWarn.textContent = PRIVATE_WARNING; key.focus(); return; }
+    if (method.value === 'private_key_jwt' && !key.value.trim() === !jwksUri.value.trim()) { out.replaceChildren(errorBox(new Error('For private_key_jwt, paste a public key or give a JWKS URL (one of the two).'))); return; }
     const clientId = id.value.trim() || `app-${crypto.randomUUID().slice(0, 8)}`;
     const body: Record<string, unknown> = { client_id: clientId, client_name: name.value.trim(), token_endpoint_auth_method: method.value, grant_types: [grants.value] };
     if (owners.value.trim()) body.owners = owners.value.split(',').map((s) => s.trim()).filter(Boolean);
@@ -122,19 +153,18 @@ function newAppPage() {
     if (method.value !== 'private_key_jwt' && secret.value) body.client_secret = secret.value;
     if (method.value === 'private_key_jwt' && jwksUri.value.trim()) body.jwks_uri = jwksUri.value.trim();
     try {
+      if (method.value === 'private_key_jwt' && key.value.trim()) body.jwks = { keys: (await admin<{ keys: unknown[] }>('POST', '/keys/parse', keyBody(key.value))).keys };
       const created = await admin('POST', `/realms/${enc(realm)}/clients`, body);
-      if (method.value === 'private_key_jwt' && key.value.trim()) {
-        const text = key.value.trim();
-        await admin('POST', `/realms/${enc(realm)}/clients/${enc(clientId)}/keys`, text.startsWith('{') ? JSON.parse(text) : { pem: text });
-      }
       let check: Child = null;
       if (method.value === 'private_key_jwt' && jwksUri.value.trim()) {
-        const r = await admin('POST', `/realms/${enc(realm)}/clients/${enc(clientId)}/jwks-uri/check`, {}).catch((err: Error) => ({ error: err.message }));
-        check = h('pre', { id: 'jwks-check' }, JSON.stringify(r, null, 2));
+        check = await admin('POST', `/realms/${enc(realm)}/clients/${enc(clientId)}/jwks-uri/check`, {}).then(jwksCheckView, (err: Error) => errorBox(err));
       }
-      out.replaceChildren(h('h2', {}, `Registered ${clientId}`),
+      (e.target as HTMLFormElement).reset(); // a second click registers nothing twice
+      keyPreview.replaceChildren();
+      jwtBox.hidden = true;
+      out.replaceChildren(...([h('h2', {}, `Registered ${clientId}`),
         created.client_secret ? h('div', {}, h('p', { class: 'warn' }, 'Client secret, shown once: copy it now.'), h('p', { class: 'secret', id: 'new-secret' }, created.client_secret)) : null, check,
-        h('p', {}, h('a', { href: `#/apps/${enc(clientId)}` }, 'Open the application page')));
+        h('p', {}, h('a', { href: `#/apps/${enc(clientId)}` }, 'Open the application page'))] as Child[]).filter((c): c is Node | string => !!c));
     } catch (err) { out.replaceChildren(errorBox(err)); }
   };
   show('Register an application', h('form', { onsubmit: submit },
@@ -151,14 +181,20 @@ async function appPage(clientId: string) {
   const view = await admin('GET', base);
   const c = view.client;
   const out = h('div', { 'aria-live': 'polite', id: 'app-result' });
-  const act = (label: string, fn: () => Promise<Child>, opts: { confirm?: string; danger?: boolean } = {}) =>
-    h('button', { type: 'button', class: opts.danger ? 'danger' : undefined, onclick: async () => {
+  const credOut = h('div', { 'aria-live': 'polite', id: 'credentials-result' });
+  const keysOut = h('div', { 'aria-live': 'polite', id: 'keys-result' });
+  const act = (label: string, fn: () => Promise<Child>, opts: { confirm?: string; danger?: boolean; into?: HTMLElement; aria?: string } = {}) =>
+    h('button', { type: 'button', class: opts.danger ? 'danger' : undefined, 'aria-label': opts.aria, onclick: async () => {
       if (opts.confirm && !confirm(opts.confirm)) return;
-      try { out.replaceChildren(await fn() ?? ''); } catch (err) { out.replaceChildren(errorBox(err)); }
+      const target = opts.into ?? out;
+      try { target.replaceChildren((await fn()) || ''); } catch (err) { target.replaceChildren(errorBox(err)); }
     } }, label);
+  const newKey = h('textarea', {}) as HTMLTextAreaElement;
+  const newKeyWarn = h('p', { role: 'alert', class: 'warn', id: 'app-key-warning' });
+  newKey.addEventListener('input', () => { newKeyWarn.textContent = PRIVATE_KEY.test(newKey.value) ? PRIVATE_WARNING : ''; });
   const grace = h('input', { type: 'number', min: '0', value: '86400' }) as HTMLInputElement;
-  const meta = await fetch('/console/api/admin/realms/' + enc(realm)).then((r) => r.json()).catch(() => ({}));
-  const tokenEndpoint = (meta.token_endpoint as string | undefined) ?? `${session!.issuer}${realm === 'default' ? '' : `/realms/${enc(realm)}`}/oauth2/token`;
+  const meta = await admin<{ issuer: string }>('GET', `/realms/${enc(realm)}`);
+  const tokenEndpoint = `${meta.issuer}/oauth2/token`;
   const curl = c.token_endpoint_auth_method === 'private_key_jwt'
     ? `curl -s ${tokenEndpoint} \\\n  -d grant_type=client_credentials \\\n  -d client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer \\\n  -d client_assertion="$ASSERTION"${c.default_resource ? ` \\\n  -d resource=${c.default_resource}` : ''}`
     : c.token_endpoint_auth_method === 'client_secret_post'
@@ -175,75 +211,212 @@ async function appPage(clientId: string) {
         const r = await admin('POST', `${base}/secret/rotate`, { grace_seconds: Number(grace.value) });
         return h('div', {}, h('p', { class: 'warn' }, 'New client secret, shown once:'), h('p', { class: 'secret', id: 'rotated-secret' }, r.client_secret),
           h('p', { id: 'old-until' }, r.previous_secret_expires_at ? `The previous secret works until ${when(r.previous_secret_expires_at)}.` : 'The previous secret no longer works.'));
-      })) : null,
-    h('h2', {}, 'Keys'), c.jwks ? h('pre', {}, JSON.stringify(c.jwks, null, 2)) : h('p', {}, c.jwks_uri ? `JWKS URL: ${c.jwks_uri}` : 'No keys.'),
-    c.jwks_uri ? act('Check the JWKS URL now', async () => h('pre', {}, JSON.stringify(await admin('POST', `${base}/jwks-uri/check`, {}), null, 2))) : null,
+      }, { into: credOut }), credOut) : null,
+    h('h2', {}, 'Keys'),
+    c.jwks ? h('ul', { class: 'keys', id: 'app-keys' }, (c.jwks.keys as any[]).map((k) => h('li', {}, `kid ${k.kid} · ${k.kty}${k.crv ? ` ${k.crv}` : ''}${k.alg ? ` · alg ${k.alg}` : ''}${k.x5c ? ' · certificate' : ''} `,
+      c.jwks.keys.length > 1 ? act('Remove', async () => { await admin('DELETE', `${base}/keys/${enc(k.kid)}`); await appPage(clientId); return null; }, { confirm: `Remove key ${k.kid}? Assertions signed with it will be refused.`, danger: true, into: keysOut, aria: `Remove key ${k.kid}` }) : null)))
+      : h('p', {}, c.jwks_uri ? ['JWKS URL: ', h('code', {}, c.jwks_uri)] : c.token_endpoint_auth_method === 'private_key_jwt' ? 'No keys.' : 'Authenticates with a client secret: no keys.'),
+    c.jwks_uri ? act('Check the JWKS URL now', async () => jwksCheckView(await admin('POST', `${base}/jwks-uri/check`, {})), { into: keysOut }) : null,
+    c.jwks ? h('form', { onsubmit: async (e) => {
+      e.preventDefault();
+      if (PRIVATE_KEY.test(newKey.value)) { newKeyWarn.textContent = PRIVATE_WARNING; newKey.focus(); return; }
+      try { await admin('POST', `${base}/keys`, keyBody(newKey.value)); await appPage(clientId); } catch (err) { keysOut.replaceChildren(errorBox(err)); }
+    } }, ...field('new-key', 'Add a public key: PEM, JWK, JWK Set or X.509 certificate', newKey, 'For a key rollover: add the new key, switch the application, then remove the old one.'), newKeyWarn, h('button', { type: 'submit' }, 'Add key')) : null,
+    keysOut,
     h('h2', {}, 'Status'),
     c.disabled ? act('Enable', async () => { await admin('POST', `${base}/enable`); await appPage(clientId); return null; })
       : act('Disable', async () => { await admin('POST', `${base}/disable`, { revoke_tokens: true }); await appPage(clientId); return null; }, { confirm: `Disable ${clientId}? Its token requests will be refused and its tokens revoked.`, danger: true }),
     act('Delete', async () => { await admin('DELETE', base); location.hash = '#/apps'; return null; }, { confirm: `Delete ${clientId}? This cannot be undone.`, danger: true }),
-    h('h2', {}, 'Try it'), h('pre', { id: 'try-curl' }, curl),
+    h('h2', {}, 'Try it'), h('pre', { id: 'try-curl', tabindex: '0', 'aria-label': 'curl command' }, curl),
+    c.token_endpoint_auth_method === 'private_key_jwt' ? h('p', { class: 'hint' }, 'ASSERTION: a JWT signed with the private key, with iss and sub ', h('code', {}, c.client_id), ', aud ', h('code', {}, meta.issuer), ' (or the token endpoint), a fresh jti and exp a minute ahead.')
+      : h('p', { class: 'hint' }, 'CLIENT_SECRET: the secret shown once at registration or rotation.'),
     h('p', {}, h('a', { href: `#/failures?client_id=${enc(clientId)}` }, 'Recorded failures of this application')), out);
 }
 
 // ---- failures --------------------------------------------------------------------------------
+/** Reason codes in words (the recorded hint says what to change). */
+const REASON_WORDS: Record<string, string> = {
+  unspecified: 'Refused (no detailed reason recorded)',
+  client_unknown: 'Unknown client id', unknown_client: 'Unknown client id',
+  secret_mismatch: 'Wrong client secret',
+  client_disabled: 'The client is disabled',
+  method_mismatch: 'Wrong authentication method for this client',
+  method_not_allowed: 'Authentication method not accepted by this realm',
+  assertion_expired: 'The client assertion has expired',
+  iat_in_future: 'The assertion was issued in the future (clock skew)',
+  nbf_in_future: 'The assertion is not valid yet (clock skew)',
+  aud_mismatch: 'The assertion audience (aud) is wrong',
+  kid_not_found: 'No registered key matches the assertion kid',
+  jwks_uri_fetch_failed: 'The client JWKS URL could not be fetched',
+  jti_replayed: 'The assertion was used twice (jti replayed)',
+  signature_invalid: 'The assertion signature does not verify',
+  alg_not_allowed: 'Signing algorithm not allowed', alg_mismatch: 'Signing algorithm differs from the registered one',
+  scope_not_allowed: 'A requested scope is not allowed for this client',
+  no_default_scope: 'No scope requested and the client has no default scope',
+  resource_not_allowed: 'The requested audience (resource) is not allowed for this client',
+  grant_not_allowed: 'The client may not use this grant type',
+  throttled: 'Too many failed attempts (throttled)',
+  failures_dropped: 'Failures dropped (flood)',
+};
+const reasonWords = (code: string) => REASON_WORDS[code] ?? code.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());
+
+const RECEIVED = ['got', 'requested', 'received'];
+const EXPECTED = ['expected', 'allowed', 'registered', 'known'];
+const show1 = (v: unknown) => (Array.isArray(v) ? v.map(String).join(' ') || '(none)' : v === null || v === undefined ? '(none)' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+
+/** Expected vs received, then the other facts; clock facts as a skew in seconds. */
+function factsView(facts: Record<string, unknown>): HTMLElement {
+  const rows: [string, string][] = [];
+  const used = new Set<string>();
+  for (const k of EXPECTED) if (k in facts) { rows.push(['Expected', show1(facts[k])]); used.add(k); }
+  for (const k of RECEIVED) if (k in facts) { rows.push(['Received', show1(facts[k])]); used.add(k); }
+  if (typeof facts.now === 'number' && typeof facts.exp === 'number') {
+    rows.push(['Clock', `expired ${facts.now - facts.exp} s before the server time (skew allowed: ${show1(facts.skew ?? 0)} s)`]);
+    for (const k of ['now', 'exp', 'skew']) used.add(k);
+  }
+  for (const [k, v] of Object.entries(facts)) if (!used.has(k)) rows.push([k.replace(/_/g, ' '), show1(v)]);
+  if (rows.length === 0) return h('span', {}, '—');
+  return h('dl', { class: 'facts' }, ...rows.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
+}
+
+interface Activity { from: number; step_seconds: number; issued: number[]; failures: number[] }
+
+/** Tokens issued (green) and failures (red) per minute as an inline SVG bar chart. */
+function activityChart(id: string, title: string, a: Activity): HTMLElement {
+  const NS = 'http://www.w3.org/2000/svg';
+  const el = (tag: string, attrs: Record<string, string | number>) => { const e = document.createElementNS(NS, tag); for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v)); return e; };
+  const n = a.issued.length;
+  const W = 600, H = 120, top = 8, bottom = 20, left = 30;
+  const max = Math.max(1, ...a.issued, ...a.failures);
+  const slot = (W - left) / n;
+  const bar = Math.max(1, slot / 2 - 1);
+  const issued = a.issued.reduce((x, y) => x + y, 0);
+  const failed = a.failures.reduce((x, y) => x + y, 0);
+  const plural = (k: number, one: string, many: string) => `${k} ${k === 1 ? one : many}`;
+  const summary = `${title}: ${plural(issued, 'token', 'tokens')} issued and ${plural(failed, 'failure', 'failures')} in the last ${n} minutes`;
+  const svg = el('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-labelledby': `${id}-title`, class: 'chart', id });
+  const t = el('title', { id: `${id}-title` }); t.textContent = summary; svg.append(t);
+  const y = (v: number) => H - bottom - (v / max) * (H - top - bottom);
+  svg.append(el('line', { x1: left, y1: H - bottom, x2: W, y2: H - bottom, stroke: '#555' }));
+  const maxLabel = el('text', { x: left - 4, y: top + 8, 'text-anchor': 'end', 'font-size': 10, fill: '#333' }); maxLabel.textContent = String(max); svg.append(maxLabel);
+  for (let i = 0; i < n; i++) {
+    const x = left + i * slot;
+    const at = new Date((a.from + i * a.step_seconds) * 1000).toISOString().slice(11, 16);
+    for (const [v, dx, cls, what] of [[a.issued[i]!, 0, 'issued', 'tokens issued'], [a.failures[i]!, bar, 'failed', 'failures']] as const) {
+      if (!v) continue;
+      const r = el('rect', { x: x + dx, y: y(v), width: bar, height: H - bottom - y(v), class: cls });
+      const tip = el('title', {}); tip.textContent = `${at} UTC: ${v} ${what}`; r.append(tip);
+      svg.append(r);
+    }
+  }
+  for (const i of [0, n - 1]) {
+    const lbl = el('text', { x: left + i * slot + (i ? slot : 0), y: H - 5, 'text-anchor': i ? 'end' : 'start', 'font-size': 10, fill: '#333' });
+    lbl.textContent = `${new Date((a.from + i * a.step_seconds) * 1000).toISOString().slice(11, 16)} UTC`;
+    svg.append(lbl);
+  }
+  return h('figure', { class: 'chart' }, svg as unknown as HTMLElement,
+    h('figcaption', {}, title, ': ', h('span', { class: 'key issued' }, `${plural(issued, 'token', 'tokens')} issued`), ', ', h('span', { class: 'key failed' }, plural(failed, 'failure', 'failures')), ` (last ${n} minutes, this server instance)`));
+}
+
+const WINDOWS: [string, string][] = [['', 'any time'], ['900', 'last 15 minutes'], ['3600', 'last hour'], ['86400', 'last 24 hours'], ['604800', 'last 7 days']];
+
 async function failuresPage(query = '') {
   const q = new URLSearchParams(query);
   const clientId = q.get('client_id') ?? '';
-  const params = new URLSearchParams({ limit: '200', ...(clientId ? { client_id: clientId } : {}) });
-  const [list, audit] = await Promise.all([
+  const windowS = q.get('window') ?? '';
+  const params = new URLSearchParams({ limit: '500', ...(clientId ? { client_id: clientId } : {}), ...(windowS ? { since: String(Math.floor(Date.now() / 1000) - Number(windowS)) } : {}) });
+  const [list, realmActivity, clientActivity] = await Promise.all([
     admin<{ failures: any[] }>('GET', `/realms/${enc(realm)}/failures?${params}`),
-    admin<{ events: any[] }>('GET', `/audit?${new URLSearchParams({ realm, since: String(Math.floor(Date.now() / 1000) - 1800), limit: '1000' })}`).catch(() => ({ events: [] })),
+    admin<Activity>('GET', `/realms/${enc(realm)}/activity?minutes=30`).catch(() => undefined),
+    clientId ? admin<Activity>('GET', `/realms/${enc(realm)}/activity?minutes=30&client_id=${enc(clientId)}`).catch(() => undefined) : Promise.resolve(undefined),
   ]);
-  const input = h('input', { type: 'search', value: clientId }) as HTMLInputElement;
-  const failures = list.failures.sort((a, b) => b.last_seen - a.last_seen);
-  // Failures per minute over the last 30 minutes (from the recorded groups' last_seen times).
-  const now = Math.floor(Date.now() / 60000);
-  const buckets = new Array(30).fill(0);
-  for (const f of failures) { const i = 29 - (now - Math.floor(f.last_seen * 1000 / 60000)); if (i >= 0 && i < 30) buckets[i] += f.count; }
-  const max = Math.max(1, ...buckets);
-  const chart = h('div', { class: 'bars', role: 'img', 'aria-label': `Failures per minute, last 30 minutes: ${buckets.join(', ')}` },
-    ...buckets.map((n) => { const s = h('span'); s.style.height = `${Math.round((n / max) * 58) + (n ? 2 : 0)}px`; s.title = String(n); return s; }));
-  void audit;
+  // Repeats of the same refusal (client, reason, values) from any source are one row with a count.
+  const groups = new Map<string, { f: any; count: number; first: number; last: number; sources: Set<string> }>();
+  for (const f of list.failures) {
+    const key = JSON.stringify([f.client_id, f.endpoint, f.error, f.reason, f.facts]);
+    const g = groups.get(key);
+    if (g) { g.count += f.count; g.first = Math.min(g.first, f.first_seen); g.last = Math.max(g.last, f.last_seen); if (f.source) g.sources.add(f.source); }
+    else groups.set(key, { f, count: f.count, first: f.first_seen, last: f.last_seen, sources: new Set(f.source ? [f.source] : []) });
+  }
+  const rows = [...groups.values()].sort((a, b) => b.last - a.last);
+  const input = h('input', { type: 'search', value: clientId, autocomplete: 'off' }) as HTMLInputElement;
+  const win = h('select', {}, ...WINDOWS.map(([v, t]) => h('option', { value: v }, t))) as HTMLSelectElement;
+  win.value = windowS;
   show('Failure explorer', realmPicker(),
-    h('form', { role: 'search', onsubmit: (e) => { e.preventDefault(); location.hash = `#/failures${input.value ? `?client_id=${enc(input.value)}` : ''}`; } },
-      ...field('fclient', 'Client id', input), h('button', { type: 'submit' }, 'Filter')),
-    h('h2', {}, 'Failures per minute (last 30 minutes)'), chart,
-    failures.length === 0 ? h('p', {}, 'No recorded failures.') :
-      h('table', { id: 'failures' }, h('thead', {}, h('tr', {}, ...['Last seen', 'Client', 'Count', 'Reason', 'Expected / received', 'What to change'].map((t) => h('th', { scope: 'col' }, t)))),
-        h('tbody', {}, failures.map((f) => h('tr', {}, h('td', {}, when(f.last_seen)), h('td', {}, f.client_id ?? '—'), h('td', {}, String(f.count)),
-          h('td', {}, `${f.error}: ${f.reason}`), h('td', {}, factsList(f.facts)), h('td', {}, f.hint))))));
-}
-
-function factsList(facts: Record<string, unknown>): HTMLElement {
-  return h('dl', { class: 'facts' }, ...Object.entries(facts).flatMap(([k, v]) => [h('dt', {}, k.replace(/_/g, ' ')), h('dd', {}, typeof v === 'string' ? v : JSON.stringify(v))]));
+    h('form', { role: 'search', 'aria-label': 'Filter failures', onsubmit: (e) => { e.preventDefault(); const p = new URLSearchParams({ ...(input.value ? { client_id: input.value } : {}), ...(win.value ? { window: win.value } : {}) }); location.hash = `#/failures${p.size ? `?${p}` : ''}`; } },
+      ...field('fclient', 'Client id', input), ...field('fwindow', 'Time', win), h('button', { type: 'submit' }, 'Filter')),
+    h('h2', {}, 'Tokens and failures per minute'),
+    realmActivity ? activityChart('chart-realm', `Realm ${realm}`, realmActivity) : null,
+    clientActivity ? activityChart('chart-client', `Application ${clientId}`, clientActivity) : null,
+    h('h2', {}, 'Recorded failures, newest first'),
+    rows.length === 0 ? h('p', { id: 'no-failures' }, 'No recorded failures.') :
+      scroller('Recorded failures', h('table', { id: 'failures' }, h('caption', {}, `${rows.length} kinds of failure, ${rows.reduce((n, r) => n + r.count, 0)} refused requests`),
+        h('thead', {}, h('tr', {}, ...['Last seen', 'Client', 'Count', 'Reason', 'Expected / received', 'What to change'].map((t) => h('th', { scope: 'col' }, t)))),
+        h('tbody', {}, rows.map(({ f, count, first, last, sources }) => h('tr', {},
+          h('td', {}, when(last), count > 1 ? h('div', { class: 'hint' }, `first ${when(first)}`) : null),
+          h('td', {}, f.client_id ? h('a', { href: `#/failures?client_id=${enc(f.client_id)}` }, f.client_id) : '—'),
+          h('td', { class: 'count' }, String(count)),
+          h('td', {}, h('strong', {}, reasonWords(f.reason)), h('div', { class: 'hint' }, `${f.endpoint} endpoint · ${f.error} · ${f.reason}${sources.size ? ` · from ${[...sources].join(', ')}` : ''}`)),
+          h('td', {}, factsView(f.facts)), h('td', {}, f.hint)))))));
 }
 
 // ---- keys, realms, audit ----------------------------------------------------------------------
+const KEY_STATES: Record<string, string> = { next: 'pre-published (in the JWKS, signs later)', active: 'active (signs tokens)', retired: 'retired (in the JWKS until its tokens expire)', expired: 'expired' };
+const duration = (s: number) => (s % 86400 === 0 ? `${s / 86400} d` : s % 3600 === 0 ? `${s / 3600} h` : s % 60 === 0 ? `${s / 60} min` : `${s} s`);
+
 async function keysPage() {
-  const [keys, meta] = await Promise.all([admin<{ keys: any[] }>('GET', `/realms/${enc(realm)}/keys`), fetch(`/console/api/admin/realms/${enc(realm)}`).then((r) => r.json())]);
-  const jwksUrl: string | undefined = meta.jwks_uri;
-  const jwks = jwksUrl ? await fetch(new URL(jwksUrl).pathname).then((r) => r.json()).catch(() => undefined) : undefined;
-  const out = h('div', { 'aria-live': 'polite' });
+  const [keys, pub] = await Promise.all([admin<{ keys: any[] }>('GET', `/realms/${enc(realm)}/keys`), admin<{ jwks_uri: string; jwks: unknown; pre_publish_seconds: number; rotate_every_seconds: number | null }>('GET', `/realms/${enc(realm)}/jwks`)]);
+  const out = h('div', { 'aria-live': 'polite', id: 'keys-result' });
+  const immediate = h('input', { type: 'checkbox' }) as HTMLInputElement;
   show('Signing keys', realmPicker(),
-    h('table', {}, h('thead', {}, h('tr', {}, ...['kid', 'alg', 'state', 'signs from'].map((t) => h('th', { scope: 'col' }, t)))),
-      h('tbody', {}, keys.keys.map((k) => h('tr', {}, h('td', {}, k.kid), h('td', {}, k.alg), h('td', {}, k.state), h('td', {}, when(k.activates_at)))))),
-    h('button', { type: 'button', onclick: async () => { try { const r = await admin('POST', `/realms/${enc(realm)}/keys/rotate`, {}); out.replaceChildren(`New key ${r.kid ?? ''} published.`); await keysPage(); } catch (e) { out.replaceChildren(errorBox(e)); } } }, 'Rotate now'), out,
-    h('h2', {}, 'JWKS as published'), h('pre', {}, jwks ? JSON.stringify(jwks, null, 2) : 'not available'));
+    h('p', { id: 'rotation' }, pub.rotate_every_seconds ? `Scheduled rotation: every ${duration(pub.rotate_every_seconds)}` : 'Scheduled rotation: off (keys.rotate_every)', `; a new key is pre-published ${duration(pub.pre_publish_seconds)} before it signs.`),
+    scroller('Signing keys', h('table', { id: 'keys' }, h('caption', {}, `Keys of realm ${realm}`),
+      h('thead', {}, h('tr', {}, ...['kid', 'alg', 'state', 'signs from', ''].map((t) => h('th', { scope: 'col' }, t || h('span', { class: 'sr-only' }, 'Actions'))))),
+      h('tbody', {}, keys.keys.map((k) => h('tr', {}, h('td', {}, h('code', {}, k.kid)), h('td', {}, k.alg), h('td', { class: `state-${k.state}` }, KEY_STATES[k.state] ?? k.state), h('td', {}, when(k.activates_at)),
+        h('td', {}, k.state === 'expired' ? '' : h('button', { type: 'button', class: 'danger', 'aria-label': `Revoke key ${k.kid}`, onclick: async () => {
+          if (!confirm(`Revoke key ${k.kid} now? Tokens it signed stop verifying at once.`)) return;
+          try { await admin('POST', `/realms/${enc(realm)}/keys/${enc(k.kid)}/revoke`, k.state === 'active' ? { promote_successor: true } : {}); await keysPage(); document.getElementById('keys-result')?.replaceChildren(`Key ${k.kid} revoked.`); } catch (e) { out.replaceChildren(errorBox(e)); }
+        } }, 'Revoke'))))))),
+    h('p', {}, h('label', { class: 'inline' }, immediate, ' Sign with the new key at once (skip pre-publication)')),
+    h('button', { type: 'button', onclick: async () => { try { const r = await admin('POST', `/realms/${enc(realm)}/keys/rotate`, immediate.checked ? { immediate: true } : {}); await keysPage(); document.getElementById('keys-result')?.replaceChildren(`New key ${r.kid} published; it signs from ${when(r.activates_at)}.`); } catch (e) { out.replaceChildren(errorBox(e)); } } }, 'Rotate now'), out,
+    h('h2', {}, 'JWKS as published'), h('p', {}, 'At ', h('code', { id: 'jwks-uri' }, pub.jwks_uri)), h('pre', { id: 'jwks', tabindex: '0', 'aria-label': 'Published JWK Set' }, JSON.stringify(pub.jwks, null, 2)));
 }
 
 async function realmsPage() {
   const r = await admin<{ realms: any[] }>('GET', '/realms');
-  show('Realms', h('table', {}, h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Name'), h('th', { scope: 'col' }, 'Issuer'), h('th', { scope: 'col' }, 'Admin realm'))),
-    h('tbody', {}, r.realms.map((x) => h('tr', {}, h('td', {}, h('a', { href: '#/apps', onclick: () => { realm = x.name; } }, x.name)), h('td', {}, x.issuer ?? ''), h('td', {}, x.admin ? 'yes' : ''))))));
+  const name = h('input', { required: true, pattern: '[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?', autocomplete: 'off' }) as HTMLInputElement;
+  const out = h('div', { 'aria-live': 'polite', id: 'realms-result' });
+  show('Realms',
+    scroller('Realms', h('table', { id: 'realms' }, h('thead', {}, h('tr', {}, ...['Name', 'Issuer', 'Source', 'Clients', 'Admin realm', ''].map((t) => h('th', { scope: 'col' }, t || h('span', { class: 'sr-only' }, 'Actions'))))),
+      h('tbody', {}, r.realms.map((x) => h('tr', {},
+        h('td', {}, h('a', { href: '#/apps', onclick: () => { realm = x.name; } }, x.name)), h('td', {}, h('code', {}, x.issuer ?? '')), h('td', {}, x.source === 'config' ? 'configuration file' : 'created at run time'),
+        h('td', {}, String(x.client_count)), h('td', {}, x.admin ? 'yes' : ''),
+        h('td', {}, x.source === 'runtime' ? h('button', { type: 'button', class: 'danger', 'aria-label': `Delete realm ${x.name}`, onclick: async () => {
+          if (!confirm(`Delete realm ${x.name} and everything in it?`)) return;
+          try { await admin('DELETE', `/realms/${enc(x.name)}`); if (realm === x.name) realm = 'default'; await realmsPage(); } catch (e) { out.replaceChildren(errorBox(e)); }
+        } }, 'Delete') : '')))))),
+    h('h2', {}, 'Create a realm'),
+    h('form', { onsubmit: async (e) => { e.preventDefault(); try { await admin('POST', '/realms', { name: name.value.trim() }); await realmsPage(); document.getElementById('realms-result')?.replaceChildren(`Realm ${name.value.trim()} created.`); } catch (err) { out.replaceChildren(errorBox(err)); } } },
+      ...field('realm-name', 'Name', name, 'Lowercase letters, digits and inner hyphens.'), h('button', { type: 'submit' }, 'Create realm')), out);
 }
 
-async function auditPage() {
-  const [verify, page] = await Promise.all([admin('GET', '/audit/verify'), admin<{ events: any[] }>('GET', '/audit?limit=100')]);
-  const events = page.events.slice().reverse();
-  show('Audit log', h('p', { id: 'chain', class: verify.ok ? 'ok' : 'warn' }, verify.ok ? `Chain verified: ${verify.checked} events, intact.` : `Chain BROKEN at event ${verify.first_broken_seq}: ${verify.problem ?? ''}`),
-    h('table', {}, h('thead', {}, h('tr', {}, ...['#', 'Time', 'Type', 'Realm', 'Client', 'Actor'].map((t) => h('th', { scope: 'col' }, t)))),
-      h('tbody', {}, events.map((e) => h('tr', {}, h('td', {}, String(e.seq)), h('td', {}, e.time), h('td', {}, e.type), h('td', {}, e.realm ?? ''), h('td', {}, e.client_id ?? ''), h('td', {}, e.actor.id))))));
+async function auditPage(query = '') {
+  const q = new URLSearchParams(query);
+  const params = new URLSearchParams({ limit: '1000' });
+  for (const k of ['type', 'client_id', 'realm']) if (q.get(k)) params.set(k, q.get(k)!);
+  const [verify, page] = await Promise.all([admin('GET', '/audit/verify'), admin<{ events: any[] }>('GET', `/audit?${params}`)]);
+  const events = page.events.slice(-200).reverse();
+  const type = h('input', { value: q.get('type') ?? '', autocomplete: 'off' }) as HTMLInputElement;
+  const client = h('input', { value: q.get('client_id') ?? '', autocomplete: 'off' }) as HTMLInputElement;
+  show('Audit log',
+    h('p', { id: 'chain', role: 'status', class: verify.ok ? 'ok' : 'warn' }, verify.ok ? `Chain verified: ${verify.checked} events, intact${verify.anchor ? ` (from the retention anchor at event ${verify.anchor.seq})` : ''}.` : `Chain BROKEN at event ${verify.first_broken_seq}: ${verify.problem ?? ''}`),
+    h('form', { role: 'search', 'aria-label': 'Filter the audit log', onsubmit: (e) => { e.preventDefault(); const p = new URLSearchParams({ ...(type.value ? { type: type.value } : {}), ...(client.value ? { client_id: client.value } : {}) }); location.hash = `#/audit${p.size ? `?${p}` : ''}`; } },
+      ...field('atype', 'Event type', type, 'Exact, or a prefix ending with .* (e.g. client.*).'), ...field('aclient', 'Client id', client), h('button', { type: 'submit' }, 'Filter')),
+    scroller('Audit events', h('table', { id: 'audit' }, h('caption', {}, `Newest ${events.length} events, newest first`),
+      h('thead', {}, h('tr', {}, ...['#', 'Time', 'Type', 'Realm', 'Client', 'Who', 'Details'].map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', {}, events.map((e) => h('tr', {}, h('td', {}, String(e.seq)), h('td', {}, e.time.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')), h('td', {}, e.type), h('td', {}, e.realm ?? ''), h('td', {}, e.client_id ?? ''),
+        h('td', {}, e.actor.id, e.actor.source ? h('div', { class: 'hint' }, e.actor.source) : null),
+        h('td', {}, Object.keys(e.data).length ? h('details', {}, h('summary', {}, 'data'), h('pre', {}, JSON.stringify(e.data, null, 2))) : '')))))));
 }
 
 // ---- shell -----------------------------------------------------------------------------------
@@ -256,31 +429,45 @@ async function route() {
     else if (parts[0] === 'failures') await failuresPage(query);
     else if (parts[0] === 'keys') await keysPage();
     else if (parts[0] === 'realms') await realmsPage();
-    else if (parts[0] === 'audit') await auditPage();
+    else if (parts[0] === 'audit') await auditPage(query);
     else await appsPage(query);
   } catch (err) {
-    if (err instanceof ApiError && err.status === 401) return signedOut('Your session has ended.');
+    if (err instanceof ApiError && err.status === 401) return void signedOut('Your session has ended.');
     show('Error', errorBox(err));
   }
 }
 
-function signedOut(message = '') {
+const SSO_ERRORS: Record<string, string> = {
+  not_allowed: 'Single sign-on refused: your account is not allowed to use this console. Ask an operator to add your subject or group to console.sso.',
+  failed: 'Single sign-on failed (expired or unknown attempt, or the provider answer was refused). Try again.',
+  unavailable: 'The single sign-on provider could not be reached. Try again later, or use a one-time link.',
+};
+
+async function signedOut(message = '', alert = false) {
   session = undefined;
   document.getElementById('nav')!.replaceChildren();
   document.getElementById('who')!.replaceChildren();
-  show('Sign in', message ? h('p', {}, message) : null, h('p', {}, 'Ask an operator to run ', h('code', {}, 'tessera console login'), ' and open the one-time link it prints.'));
+  const options = await api<{ sso: boolean }>('GET', '/sign-in').catch(() => ({ sso: false }));
+  show('Sign in', message ? h('p', alert ? { role: 'alert', class: 'warn', id: 'sign-in-message' } : { id: 'sign-in-message' }, message) : null,
+    options.sso ? h('p', {}, h('a', { href: '/console/sso/start', class: 'button', id: 'sso' }, 'Sign in with single sign-on')) : null,
+    h('p', {}, options.sso ? 'Or ask' : 'Ask', ' an operator to run ', h('code', {}, 'tessera console login'), ' and open the one-time link it prints.'));
 }
 
 async function start() {
   if (location.pathname.endsWith('/console/login')) {
     const token = location.hash.slice(1);
     history.replaceState(null, '', '/console/');
-    try { session = await api<Session>('POST', '/session', { token }); } catch (err) { return signedOut(err instanceof Error ? err.message : ''); }
+    try { session = await api<Session>('POST', '/session', { token }); } catch (err) { return signedOut(err instanceof Error ? err.message : '', true); }
   } else {
+    const ssoError = new URLSearchParams(location.search).get('sso_error');
+    if (ssoError) {
+      history.replaceState(null, '', '/console/');
+      return signedOut(SSO_ERRORS[ssoError] ?? SSO_ERRORS.failed, true);
+    }
     try { session = await api<Session>('GET', '/session'); } catch { return signedOut(); }
   }
   document.getElementById('nav')!.replaceChildren(...[['apps', 'Applications'], ['failures', 'Failures'], ['keys', 'Signing keys'], ['realms', 'Realms'], ['audit', 'Audit log']].map(([k, t]) => h('a', { href: `#/${k}` }, t!)));
-  document.getElementById('who')!.replaceChildren(`Signed in as ${session.subject} `, h('button', { type: 'button', class: 'plain', onclick: async () => { await api('DELETE', '/session').catch(() => undefined); signedOut('Signed out.'); } }, 'Sign out'));
+  document.getElementById('who')!.replaceChildren(`Signed in as ${session.subject} `, h('button', { type: 'button', class: 'plain', onclick: async () => { await api('DELETE', '/session').catch(() => undefined); await signedOut('Signed out.'); } }, 'Sign out'));
   window.addEventListener('hashchange', () => void route());
   await route();
 }

@@ -107,7 +107,7 @@ describe('admin bootstrap, listeners and remote CLI', () => {
   });
 
   it('console login prints a one-time sign-in link that the running server accepts once', async () => {
-    const printed = await run(['console', 'login', '--subject', 'ops@example.com', '--base-url', `http://127.0.0.1:${adminPort}`]);
+    const printed = await run(['console', 'login', '--user', 'ops@example.com', '--base-url', `http://127.0.0.1:${adminPort}`]);
     assert.equal(printed.code, 0, printed.stderr);
     const url = new URL(printed.stdout.trim());
     assert.equal(url.origin, `http://127.0.0.1:${adminPort}`);

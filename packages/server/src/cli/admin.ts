@@ -11,8 +11,6 @@ import { AuthorizationServer } from '../core/server.ts';
 import { AdminError } from '../core/errors/index.ts';
 import { adminAudience, ALL_ADMIN_SCOPES } from '../http/admin/index.ts';
 import { openRuntime } from './runtime.ts';
-import { userInfo } from 'node:os';
-import { createLoginLink } from '../http/console/index.ts';
 
 export function adminCommand(program: Command): void {
   const admin = program.command('admin').description('the admin API (/admin/v1)');
@@ -71,27 +69,6 @@ export function adminCommand(program: Command): void {
             `Use it for the remote CLI: TESSERA_ADMIN_URL=${config.issuer} TESSERA_ADMIN_CLIENT_ID=${o.id}` +
             (created.client_secret ? ' TESSERA_ADMIN_CLIENT_SECRET=… tessera clients list\n' : ' TESSERA_ADMIN_PRIVATE_KEY=key.pem tessera clients list\n'),
         );
-      } finally {
-        await rt.close();
-      }
-    });
-
-  const consoleCmd = program.command('console').description('the web console (/console)');
-  consoleCmd
-    .command('login')
-    .description('print a one-time sign-in link to the console (single use, valid for a few minutes)')
-    .addOption(new Option('-c, --config <file>', 'configuration file (YAML or JSON); env TESSERA_CONFIG'))
-    .option('--subject <name>', 'who signs in (shown in the console and the audit trail)', `cli:${userInfo().username}`)
-    .option('--scope <scopes>', 'admin scopes of the session, space separated', 'tessera:admin')
-    .option('--base-url <url>', 'where the console is served (default: the issuer; the admin listener when admin.listen is set)')
-    .action(async (o) => {
-      const rt = await openRuntime(o.config, { bootstrap: false });
-      try {
-        const { config, server } = rt;
-        await server.keys.init({ create: true }); // the admin realm signs the link
-        const link = await createLoginLink(server, { subject: o.subject, scope: o.scope, ...(o.baseUrl ? { baseUrl: o.baseUrl } : {}) });
-        process.stdout.write(link.url + '\n');
-        process.stderr.write(`Open it in a browser before ${new Date(link.expiresAt).toISOString()}; it works once.${config.admin.listen && !o.baseUrl ? ' With admin.listen set, the console is on the admin listener: give --base-url.' : ''}\n`);
       } finally {
         await rt.close();
       }

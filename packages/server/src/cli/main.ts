@@ -15,6 +15,7 @@ import { EXIT, OperatorError, reportFailure, wholeNumber } from './exit.ts';
 import { importKeycloak } from './import-keycloak.ts';
 import { cliActor, registerAdminCommands } from './admin-commands.ts';
 import { adminCommand } from './admin.ts';
+import { consoleCommand } from './console.ts';
 import { addRemoteOption, RemoteAdmin } from './remote.ts';
 
 /** Set while a command runs with --url: its admin operations go to that server's admin API. */
@@ -216,6 +217,7 @@ export function buildCli(): Command {
 
   tokenCommand(program);
   adminCommand(program);
+  consoleCommand(program);
   remoteUrl = addRemoteOption(program);
   return program;
 }

@@ -77,6 +77,11 @@ export function loadConfig(file: string | undefined, env: Env = process.env, ove
   const management = env.TESSERA_MANAGEMENT_LISTEN;
   if (management !== undefined) set('management', 'listen', management === 'off' || management === 'false' ? false : hostPort('TESSERA_MANAGEMENT_LISTEN', management));
   set('admin', 'listen', hostPort('TESSERA_ADMIN_LISTEN', env.TESSERA_ADMIN_LISTEN));
+  const ssoSecret = env.TESSERA_CONSOLE_SSO_CLIENT_SECRET;
+  if (ssoSecret !== undefined) {
+    const consoleSection = (raw.console as Record<string, unknown> | undefined) ?? {};
+    if (consoleSection.sso && typeof consoleSection.sso === 'object') raw.console = { ...consoleSection, sso: { ...(consoleSection.sso as object), client_secret: ssoSecret } };
+  }
   if (env.TESSERA_DEMO_CLIENT !== undefined) set(undefined, 'demo_client', env.TESSERA_DEMO_CLIENT !== 'false' && env.TESSERA_DEMO_CLIENT !== '0');
   try {
     return resolveConfig(raw);

@@ -31,6 +31,7 @@ import { OAuthError } from './errors/index.ts';
 import type { ReasonCode } from './errors/reasons.ts';
 import { AdminService } from './admin/admin-service.ts';
 import { FailureRecorder, SECURITY_REASONS, type FailureLimits } from './admin/failures.ts';
+import { ActivityCounter } from './admin/activity.ts';
 import { claimedIdentity } from './admin/claimed.ts';
 import { SYSTEM_ACTOR, type Actor } from './admin/types.ts';
 import { auditHash } from './admin/audit.ts';
@@ -99,6 +100,8 @@ export class AuthorizationServer {
   readonly admin: AdminService;
   /** Buffers refused requests and writes them in batches (off the request path). */
   readonly failures: FailureRecorder;
+  /** Tokens issued and refusals per minute, last hour, as this instance saw them. */
+  readonly activity: ActivityCounter;
   readonly instanceId: string;
   readonly #kek: KeyEncryptionKey;
   readonly #auth: AuthDeps;
@@ -136,6 +139,7 @@ export class AuthorizationServer {
     });
     this.instanceId = opts.instanceId ?? randomUUID();
     this.failures = new FailureRecorder(opts.storage.failures, opts.failureLimits);
+    this.activity = new ActivityCounter(() => this.clock.now());
     this.failures.onFlushed = (batch) => this.#auditSecurityFailures(batch);
     this.admin = new AdminService({
       config: opts.config,
@@ -147,6 +151,7 @@ export class AuthorizationServer {
       secrets: this.#auth.secrets,
       jwksFetch: opts.config.jwksFetch,
       failures: this.failures,
+      activity: this.activity,
       onRevoked: (jti) => this.#reuse.forgetJti(jti),
       onClientWritten: (realm, scopes) => this.#addClientScopes(realm, scopes),
     });
@@ -223,6 +228,7 @@ export class AuthorizationServer {
       this.#grantDeps,
     );
     this.#observer?.tokenIssued(req.realm.name, authenticated.client.record.tokenEndpointAuthMethod, authenticated.client.record.clientId);
+    this.activity.issued(req.realm.name, authenticated.client.record.clientId);
     return issued;
   }
 
@@ -258,6 +264,7 @@ export class AuthorizationServer {
   #recordFailure(endpoint: 'token' | 'introspect' | 'revoke', req: EndpointRequest, err: unknown): void {
     if (!(err instanceof OAuthError)) return;
     const claimed = claimedIdentity(req.params, req.authorization);
+    this.activity.failed(req.realm.name, claimed.clientId);
     this.failures.record({
       realm: req.realm.name,
       clientId: claimed.clientId,

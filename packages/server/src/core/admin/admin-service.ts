@@ -18,6 +18,7 @@ import { auditHash, canonicalJson, redact, verifyChain } from './audit.ts';
 import { SECRET_FINGERPRINT_PURPOSE, clientDrift, planSync, settingsOf } from './config-sync.ts';
 import { parseKeyUpload } from './key-upload.ts';
 import { failureHint } from './failures.ts';
+import { ACTIVITY_MINUTES, type ActivityCounter, type ActivityView } from './activity.ts';
 import type { FailureRecorder } from './failures.ts';
 import type { AdminOperations } from './service.ts';
 import {
@@ -57,6 +58,7 @@ export interface AdminDeps {
   secrets: SecretVerifier;
   jwksFetch: JwksFetchPolicy;
   failures: FailureRecorder;
+  activity: ActivityCounter;
   /** Told the jti of each token revoked here (token reuse forgets it). */
   onRevoked?: (jti: string) => void;
   /** Told the scopes of each client written here (the metadata's scopes_supported follows them). */
@@ -350,6 +352,11 @@ export class AdminService implements AdminOperations {
     return this.updateClient(actor, realm.name, clientId, { jwks: { keys: [...existing, ...added] } }, { ifVersion: opts.ifVersion ?? String(before.updatedAt) });
   }
 
+  /** What a key upload would register (public JWKs), without storing anything; private keys are refused. */
+  parseClientKey(key: ClientKeyUpload): Record<string, unknown>[] {
+    return parseKeyUpload(key) as unknown as Record<string, unknown>[];
+  }
+
   async removeClientKey(actor: Actor, realmName: string, clientId: string, kid: string, opts: IfVersion = {}): Promise<ClientView> {
     const realm = this.#realm(realmName);
     const before = await this.#record(realm.name, clientId);
@@ -400,6 +407,18 @@ export class AdminService implements AdminOperations {
     const realm = this.#realm(realmName);
     await this.#d.keys.reload(realm.name);
     return this.#d.keys.describe(realm.name).map((k) => ({ kid: k.kid, alg: k.alg, state: k.state, activates_at: Math.floor(k.activatesAt / 1000) }));
+  }
+
+  /** The JWK Set exactly as the realm publishes it at its jwks_uri, and the rotation settings. */
+  async publishedJwks(_actor: Actor, realmName: string): Promise<{ jwks_uri: string; jwks: { keys: Record<string, unknown>[] }; pre_publish_seconds: number; rotate_every_seconds: number | null }> {
+    const realm = this.#realm(realmName);
+    await this.#d.keys.reload(realm.name);
+    return {
+      jwks_uri: realm.jwksUri,
+      jwks: this.#d.keys.jwks(realm.name) as unknown as { keys: Record<string, unknown>[] },
+      pre_publish_seconds: realm.keys.prePublishSeconds,
+      rotate_every_seconds: realm.keys.rotateEverySeconds ?? null,
+    };
   }
 
   async rotateKeys(actor: Actor, realmName: string, opts: { immediate?: boolean } = {}): Promise<SigningKeyView> {
@@ -489,7 +508,14 @@ export class AdminService implements AdminOperations {
     const limit = query.limit ?? 100;
     if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new AdminError('invalid_request', 'limit: a whole number from 1 to 500');
     await this.#d.failures.flush();
-    const rows = await this.#d.storage.failures.list(realm.name, { ...(query.client_id !== undefined ? { clientId: query.client_id } : {}), limit });
+    // A time window reads the most the store keeps, then narrows (aggregates overlapping it).
+    const windowed = query.since !== undefined || query.until !== undefined;
+    let rows = await this.#d.storage.failures.list(realm.name, { ...(query.client_id !== undefined ? { clientId: query.client_id } : {}), limit: windowed ? 500 : limit });
+    if (windowed) {
+      const since = query.since !== undefined ? query.since * 1000 : -Infinity;
+      const until = query.until !== undefined ? query.until * 1000 : Infinity;
+      rows = rows.filter((f) => f.lastSeen >= since && f.firstSeen <= until).slice(0, limit);
+    }
     return rows.map((f) => ({
       realm: f.realm,
       client_id: f.clientId,
@@ -504,6 +530,14 @@ export class AdminService implements AdminOperations {
       first_seen: f.firstSeen / 1000,
       last_seen: f.lastSeen / 1000,
     }));
+  }
+
+  /** Tokens issued and refusals per minute (this instance), for the realm or one of its clients. */
+  async activity(_actor: Actor, realmName: string, query: { client_id?: string | undefined; minutes?: number | undefined } = {}): Promise<ActivityView & { realm: string; client_id: string | null }> {
+    const realm = this.#realm(realmName);
+    const minutes = query.minutes ?? 30;
+    if (!Number.isInteger(minutes) || minutes < 1 || minutes > ACTIVITY_MINUTES) throw new AdminError('invalid_request', `minutes: a whole number from 1 to ${ACTIVITY_MINUTES}`);
+    return { realm: realm.name, client_id: query.client_id ?? null, ...this.#d.activity.view(realm.name, query.client_id, minutes) };
   }
 
   // ---- config sync (start-up) -------------------------------------------------------------

@@ -3,6 +3,7 @@
  * for the audit trail. Built by AuthorizationServer (`server.admin`); the HTTP admin API, the CLI
  * and tests call it. Types and error codes: ./types.ts.
  */
+import type { ActivityView } from './activity.ts';
 import type {
   Actor,
   AuditEventView,
@@ -74,6 +75,10 @@ export interface AdminOperations {
 
   // Recorded authentication failures
   listFailures(actor: Actor, realm: string, query?: FailureQuery): Promise<FailureView[]>;
+  /** The realm's JWK Set as published at its jwks_uri, with the rotation settings. */
+  publishedJwks(actor: Actor, realm: string): Promise<{ jwks_uri: string; jwks: { keys: Record<string, unknown>[] }; pre_publish_seconds: number; rotate_every_seconds: number | null }>;
+  /** Tokens issued and refusals per minute as this instance counted them (the console's chart). */
+  activity(actor: Actor, realm: string, query?: { client_id?: string | undefined; minutes?: number | undefined }): Promise<ActivityView & { realm: string; client_id: string | null }>;
 }
 
 export function notImplemented(name: string): never {

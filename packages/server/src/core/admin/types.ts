@@ -186,6 +186,9 @@ export interface AuditVerifyResult {
 
 export interface FailureQuery {
   client_id?: string | undefined;
+  /** Seconds: only aggregates seen at or after (last seen) / at or before (first seen). */
+  since?: number | undefined;
+  until?: number | undefined;
   /** 1-500, default 100. */
   limit?: number | undefined;
 }

@@ -48,4 +48,19 @@ describe('resolveConfig', () => {
     assert.equal(normaliseIssuer('http://localhost:8080/'), 'http://localhost:8080');
     assert.equal(normaliseIssuer('http://127.0.0.1:9/t/alpha'), 'http://127.0.0.1:9/t/alpha');
   });
+  it('console: timeouts and single sign-on (console.sso) are validated', () => {
+    const plain = resolveConfig({});
+    assert.equal(plain.console.sso, undefined);
+    assert.equal(plain.console.idleTimeoutSeconds, 1800);
+    const sso = { issuer: 'https://login.example.com/', client_id: 'tessera', client_secret: 's3cret', redirect_uri: 'https://as.example.com/console/sso/callback', allowed_groups: ['ops'] };
+    const c = resolveConfig({ issuer: 'https://as.example.com', console: { idle_timeout: 600, sso } });
+    assert.equal(c.console.idleTimeoutSeconds, 600);
+    assert.deepEqual({ ...c.console.sso }, { issuer: 'https://login.example.com', clientId: 'tessera', clientSecret: 's3cret', redirectUri: 'https://as.example.com/console/sso/callback', scope: 'openid email profile', allowedSubjects: [], allowedGroups: ['ops'], groupsClaim: 'groups', adminScope: 'tessera:admin' });
+    assert.throws(() => resolveConfig({ console: { sso: { ...sso, allowed_groups: [] } } }), /console\.sso: name allowed_subjects and\/or allowed_groups/);
+    assert.throws(() => resolveConfig({ console: { sso: { ...sso, issuer: 'http://login.example.com' } } }), /console\.sso\.issuer: must be https/);
+    assert.throws(() => resolveConfig({ console: { sso: { ...sso, redirect_uri: 'https://as.example.com/elsewhere' } } }), /console\.sso\.redirect_uri: must end with \/console\/sso\/callback/);
+    assert.throws(() => resolveConfig({ console: { sso: { ...sso, scope: 'email' } } }), /console\.sso\.scope: must include openid/);
+    assert.throws(() => resolveConfig({ console: { sso: { ...sso, allowed_users: ['x'] } } }), /console\.sso: Unrecognized key.*allowed_users/);
+    assert.throws(() => resolveConfig({ console: { sso: { ...sso, redirect_uri: 'not a url' } } }), /console\.sso\.redirect_uri/);
+  });
 });

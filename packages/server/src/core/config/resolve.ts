@@ -100,9 +100,23 @@ export interface ResolvedConfig {
   realms: ReadonlyMap<string, RealmConfig>;
   /** The admin API: its realm (always among `realms`) and, when set, a listener of its own. */
   admin: { realm: string; listen: { host: string; port: number } | undefined };
+  /** The web console: session timeouts (seconds) and single sign-on, when configured. */
+  console: { idleTimeoutSeconds: number; absoluteTimeoutSeconds: number; sso: ConsoleSsoConfig | undefined };
   /** Management listener (/metrics, /healthz, /readyz); undefined when turned off. */
   management: { listen: { host: string; port: number } | undefined };
   metrics: { enabled: boolean; perClient: boolean };
+}
+
+export interface ConsoleSsoConfig {
+  issuer: string;
+  clientId: string;
+  clientSecret: string | undefined;
+  redirectUri: string;
+  scope: string;
+  allowedSubjects: readonly string[];
+  allowedGroups: readonly string[];
+  groupsClaim: string;
+  adminScope: string;
 }
 
 function fail(path: string, message: string): never {
@@ -267,6 +281,11 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     },
     realms,
     admin: { realm: adminRealm, listen: file.admin?.listen ? { host: file.admin.listen.host ?? DEFAULTS.listen.host, port: file.admin.listen.port } : undefined },
+    console: {
+      idleTimeoutSeconds: file.console?.idle_timeout ?? 30 * 60,
+      absoluteTimeoutSeconds: file.console?.absolute_timeout ?? 8 * 3600,
+      sso: consoleSso(file.console?.sso),
+    },
     management: { listen: ml === false ? undefined : { host: ml?.host ?? DEFAULTS.managementListen.host, port: ml?.port ?? DEFAULTS.managementListen.port } },
     metrics: { enabled: file.metrics?.enabled ?? DEFAULTS.metrics.enabled, perClient: file.metrics?.per_client ?? DEFAULTS.metrics.perClient },
   };
@@ -308,6 +327,27 @@ function checkAllowList(list: readonly string[]): readonly string[] {
     }
   });
   return Object.freeze([...list]);
+function consoleSso(sso: NonNullable<ConfigFile['console']>['sso']): ConsoleSsoConfig | undefined {
+  if (!sso) return undefined;
+  const ssoIssuer = normaliseIssuer(sso.issuer, 'console.sso.issuer');
+  const redirect = new URL(sso.redirect_uri);
+  if (redirect.hash) fail('console.sso.redirect_uri', 'must have no fragment');
+  if (!redirect.pathname.endsWith('/console/sso/callback')) fail('console.sso.redirect_uri', 'must end with /console/sso/callback');
+  if (redirect.protocol !== 'https:' && !(redirect.protocol === 'http:' && (LOOPBACK.has(redirect.hostname) || redirect.hostname.startsWith('127.')))) fail('console.sso.redirect_uri', 'must be https (plain http only for localhost)');
+  const scope = sso.scope ?? 'openid email profile';
+  if (!scope.split(' ').includes('openid')) fail('console.sso.scope', 'must include openid');
+  const adminScope = sso.admin_scope ?? 'tessera:admin';
+  return {
+    issuer: ssoIssuer,
+    clientId: sso.client_id,
+    clientSecret: sso.client_secret,
+    redirectUri: redirect.href,
+    scope,
+    allowedSubjects: [...(sso.allowed_subjects ?? [])],
+    allowedGroups: [...(sso.allowed_groups ?? [])],
+    groupsClaim: sso.groups_claim ?? 'groups',
+    adminScope,
+  };
 }
 
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };

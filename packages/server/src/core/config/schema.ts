@@ -155,6 +155,31 @@ export const configFileSchema = z.strictObject({
     realm: realmSchema.shape.name.optional(),
     listen: z.strictObject({ host: z.string().optional(), port: z.number().int().min(0).max(65535) }).optional(),
   }).optional(),
+  /**
+   * The web console (/console): session timeouts, and single sign-on with the organisation's
+   * OpenID Provider (authorization code + PKCE). Only the listed subjects and/or the members of the
+   * listed groups may sign in; everyone else is refused after authenticating at the provider.
+   */
+  console: z.strictObject({
+    idle_timeout: seconds.optional(),
+    absolute_timeout: seconds.optional(),
+    sso: z.strictObject({
+      issuer: z.url(),
+      client_id: z.string().min(1).max(255),
+      /** Also from the environment: TESSERA_CONSOLE_SSO_CLIENT_SECRET (preferred over the file). */
+      client_secret: z.string().min(1).optional(),
+      /** Where the provider sends the browser back: <console URL>/sso/callback. */
+      redirect_uri: z.url(),
+      /** Scopes asked of the provider (default "openid email profile"). */
+      scope: z.string().optional(),
+      allowed_subjects: z.array(z.string().min(1)).optional(),
+      allowed_groups: z.array(z.string().min(1)).optional(),
+      /** The ID token / userinfo claim holding the groups (default "groups"). */
+      groups_claim: z.string().min(1).optional(),
+      /** Admin scopes a person signed in by SSO gets (default "tessera:admin"). */
+      admin_scope: z.string().min(1).optional(),
+    }).refine((v) => (v.allowed_subjects?.length ?? 0) + (v.allowed_groups?.length ?? 0) > 0, { message: 'name allowed_subjects and/or allowed_groups: with neither, nobody could sign in' }).optional(),
+  }).optional(),
   /** The management listener: /metrics, /healthz, /readyz (`listen: false` turns it off). */
   management: z.strictObject({
     listen: z.union([z.literal(false), z.strictObject({ host: z.string().optional(), port: z.number().int().min(0).max(65535).optional() })]).optional(),

@@ -53,6 +53,9 @@ export function forbidden(scope?: string): Problem {
   return new Problem(403, 'insufficient_scope', 'the access token does not allow this operation', { headers: { 'www-authenticate': header } });
 }
 
+/** The console's admin-realm client (console/index.ts CONSOLE_CLIENT_ID; not imported: the console imports this module). */
+const CONSOLE_CLIENT = 'tessera-console';
+
 export async function authenticateAdmin(server: AuthorizationServer, authorization: string | undefined): Promise<AdminPrincipal> {
   if (authorization === undefined || authorization === '') throw unauthorized();
   const m = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(authorization);
@@ -73,7 +76,10 @@ export async function authenticateAdmin(server: AuthorizationServer, authorizati
   if (client.record.notBefore !== undefined && claims.iat * 1000 < client.record.notBefore) throw unauthorized('invalid_token');
   const scopes = new Set(claims.scope.split(' ').filter(Boolean));
   const realms = [...scopes].filter((s) => s.startsWith(REALM_SCOPE_PREFIX)).map((s) => s.slice(REALM_SCOPE_PREFIX.length));
-  return { clientId: claims.client_id, jti: claims.jti, scopes, realms: realms.length ? new Set(realms) : undefined };
+  // Tokens the console mints in-process for a signed-in person name that person: the audit trail
+  // records who did it, not only "the console" (no other client can obtain a console_user claim).
+  const person = claims.client_id === CONSOLE_CLIENT && typeof claims['console_user'] === 'string' ? `:${claims['console_user'].slice(0, 200)}` : '';
+  return { clientId: claims.client_id + person, jti: claims.jti, scopes, realms: realms.length ? new Set(realms) : undefined };
 }
 
 /** Throws 403 unless the principal holds `scope` (or tessera:admin). */

@@ -184,6 +184,16 @@ export const adminRoutes: AdminRoute[] = [
     },
   }),
   route({
+    method: 'POST', path: '/keys/parse', operationId: 'parseClientKey', summary: 'Parse a public key (JWK, JWK Set, or {"pem"}: PEM public key or X.509 certificate) into the JWKs a client would be registered with; nothing is stored', tag: 'clients', scope: SCOPES.clientsWrite,
+    params: s.noParams, query: s.noQuery, body: { schema: s.clientKeyUpload, required: true, mediaTypes: JSON_BODY },
+    responses: { 200: { description: 'the public JWKs (kid, alg; x5c for a certificate)', schema: s.parsedKeysSchema }, 400: problem('not a public key (private key material is refused)') },
+    handler: async (ctx) => {
+      const body = ctx.body as Record<string, unknown>;
+      const upload = typeof body.pem === 'string' && Object.keys(body).length === 1 ? body.pem : body;
+      return { status: 200, body: { keys: ctx.server.admin.parseClientKey(upload) } };
+    },
+  }),
+  route({
     method: 'DELETE', path: clientRoute('/keys/{kid}'), operationId: 'removeClientKey', summary: "Remove one of the client's keys (never its last)", tag: 'clients', scope: SCOPES.clientsWrite,
     params: s.clientKeyParams, query: s.noQuery, ifMatch: true,
     responses: { 200: { description: 'the client with the key removed', schema: s.clientViewSchema, headers: ['etag'] }, 404: problem('no such realm, client or key'), 409: problem("the client's last key"), ...E412 },
@@ -213,6 +223,12 @@ export const adminRoutes: AdminRoute[] = [
     params: s.realmParams, query: s.noQuery,
     responses: { 200: { description: 'the keys', schema: s.keyListSchema }, 404: problem('no such realm') },
     handler: async (ctx) => ({ status: 200, body: { keys: await ctx.server.admin.listKeys(actorOf(ctx), realmOf(ctx)) } }),
+  }),
+  route({
+    method: 'GET', path: '/realms/{realm}/jwks', operationId: 'getPublishedJwks', summary: "The realm's JWK Set as published at its jwks_uri, with the rotation settings", tag: 'keys', scope: SCOPES.keysRead,
+    params: s.realmParams, query: s.noQuery,
+    responses: { 200: { description: 'the published JWK Set', schema: s.publishedJwksSchema }, 404: problem('no such realm') },
+    handler: async (ctx) => ({ status: 200, body: await ctx.server.admin.publishedJwks(actorOf(ctx), realmOf(ctx)) }),
   }),
   route({
     method: 'POST', path: '/realms/{realm}/keys/rotate', operationId: 'rotateSigningKey', summary: 'Publish a new signing key (it signs after pre-publication unless immediate)', tag: 'keys', scope: SCOPES.keysWrite,
@@ -264,5 +280,11 @@ export const adminRoutes: AdminRoute[] = [
     params: s.realmParams, query: s.failureQuery,
     responses: { 200: { description: 'aggregated failures', schema: s.failureListSchema }, 404: problem('no such realm') },
     handler: async (ctx) => ({ status: 200, body: { failures: await ctx.server.admin.listFailures(actorOf(ctx), realmOf(ctx), ctx.query) } }),
+  }),
+  route({
+    method: 'GET', path: '/realms/{realm}/activity', operationId: 'getActivity', summary: 'Tokens issued and refused requests per minute (last `minutes`, at most 60) for the realm or one client, as this instance counted them', tag: 'audit', scope: SCOPES.auditRead,
+    params: s.realmParams, query: s.activityQuery,
+    responses: { 200: { description: 'per-minute counts, oldest first', schema: s.activitySchema }, 404: problem('no such realm') },
+    handler: async (ctx) => ({ status: 200, body: await ctx.server.admin.activity(actorOf(ctx), realmOf(ctx), ctx.query) }),
   }),
 ];

@@ -111,6 +111,7 @@ export const clientKeyUpload = z.union([
   z.strictObject({ keys: z.array(z.record(z.string(), z.unknown())).min(1).max(100) }),
   z.looseObject({ kty: z.string() }),
 ]);
+export const parsedKeysSchema = z.object({ keys: z.array(z.record(z.string(), z.unknown())) });
 export const jwksCheckBody = z.strictObject({ uri: z.string().url().max(2048).optional() });
 export const jwksCheckSchema = z.object({
   ok: z.boolean(),
@@ -144,6 +145,14 @@ export const keySchema = z.object({
   created_at: z.number().optional(),
 });
 export const keyListSchema = z.object({ keys: z.array(keySchema) });
+export const publishedJwksSchema = z.object({
+  jwks_uri: z.string(),
+  /** The JWK Set as the realm publishes it (public keys only). */
+  jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }),
+  pre_publish_seconds: z.number().int(),
+  /** Scheduled rotation (keys.rotate_every), null when off. */
+  rotate_every_seconds: z.number().int().nullable(),
+});
 export const keyRotateSchema = z.strictObject({ immediate: z.boolean().optional() });
 export const keyRevokeBody = z.strictObject({ promote_successor: z.boolean().optional() });
 export const emptyBody = z.strictObject({});
@@ -181,7 +190,17 @@ export const auditVerifySchema = z.object({
   problem: z.string().optional(),
   anchor: z.object({ seq: z.number().int(), hash: z.string() }).optional(),
 });
-export const failureQuery = z.strictObject({ client_id: clientId.pipe(printable).optional(), limit: count(500).pipe(z.number().min(1)).optional() });
+export const failureQuery = z.strictObject({ client_id: clientId.pipe(printable).optional(), since: num.optional(), until: num.optional(), limit: count(500).pipe(z.number().min(1)).optional() });
+export const activityQuery = z.strictObject({ client_id: clientId.pipe(printable).optional(), minutes: count(60).pipe(z.number().min(1)).optional() });
+export const activitySchema = z.object({
+  realm: z.string(),
+  client_id: z.string().nullable(),
+  /** Start of the first bucket (seconds); buckets are step_seconds long, oldest first. */
+  from: z.number().int(),
+  step_seconds: z.number().int(),
+  issued: z.array(z.number().int()),
+  failures: z.array(z.number().int()),
+});
 export const failureSchema = z.object({
   realm: z.string(),
   client_id: z.string().nullable(),

@@ -13,6 +13,7 @@ import type { AuthorizationServer } from '../../core/server.ts';
 import { AuthorizationServer as Server } from '../../core/server.ts';
 import { mintAccessToken, verifyOwnAccessToken } from '../../core/tokens/access-token.ts';
 import { adminAudience, ALL_ADMIN_SCOPES } from '../admin/auth.ts';
+import { ConsoleSso, SSO_TX_TTL_MS, SsoRefused } from './sso.ts';
 
 export const CONSOLE_PREFIX = '/console';
 /** The admin-realm client the console's admin tokens are issued to (created on first sign-in). */
@@ -20,6 +21,8 @@ export const CONSOLE_CLIENT_ID = 'tessera-console';
 /** The client id named in one-time sign-in links (no such client is registered). */
 export const LOGIN_LINK_CLIENT_ID = 'tessera-console-login';
 export const COOKIE = 'tessera_console';
+/** The SSO transaction id, only on /console/sso (SameSite=Lax: the provider's redirect back is cross-site). */
+export const SSO_COOKIE = 'tessera_console_sso';
 export const CSRF_HEADER = 'x-csrf-token';
 export const LOGIN_LINK_TTL_SECONDS = 300;
 
@@ -102,8 +105,11 @@ const problem = (reply: FastifyReply, status: number, title: string, detail: str
 export async function consolePlugin(app: FastifyInstance, opts: ConsoleOptions): Promise<void> {
   const { server } = opts;
   const dir = opts.assetsDir ?? defaultAssetsDir();
-  const idleMs = (opts.idleTimeoutSeconds ?? 30 * 60) * 1000;
-  const absoluteMs = (opts.absoluteTimeoutSeconds ?? 8 * 3600) * 1000;
+  const idleMs = (opts.idleTimeoutSeconds ?? server.config.console.idleTimeoutSeconds) * 1000;
+  const absoluteMs = (opts.absoluteTimeoutSeconds ?? server.config.console.absoluteTimeoutSeconds) * 1000;
+  const ssoConfig = server.config.console.sso;
+  if (ssoConfig) for (const sc of ssoConfig.adminScope.split(' ')) if (!ALL_ADMIN_SCOPES.includes(sc) && !sc.startsWith('tessera:realm:')) throw new TypeError(`config console.sso.admin_scope: unknown admin scope ${sc}`);
+  const sso = ssoConfig ? new ConsoleSso(ssoConfig, () => server.clock.now()) : undefined;
   const secure = server.config.issuer.startsWith('https:');
   const sessions = new Map<string, Session>();
   const adminRealm = server.config.admin.realm;
@@ -202,12 +208,26 @@ export async function consolePlugin(app: FastifyInstance, opts: ConsoleOptions):
     return minted.token;
   }
 
+  /** A new session (fresh id: no fixation), its cookie, and a sign-in event in the audit trail. */
+  async function openSession(request: FastifyRequest, reply: FastifyReply, subject: string, scope: string, via: 'link' | 'sso', extra: Record<string, unknown> = {}): Promise<Session> {
+    await ensureConsoleClient();
+    const now = server.clock.now();
+    const s: Session = { id: randomBytes(32).toString('base64url'), csrf: randomBytes(32).toString('base64url'), subject, scope, createdAt: now, lastSeen: now };
+    sessions.set(s.id, s);
+    reply.header('set-cookie', cookie(s.id, Math.floor(absoluteMs / 1000)));
+    await server.admin
+      .recordEvent({ id: `${CONSOLE_CLIENT_ID}:${subject.slice(0, 200)}`, source: request.ip, requestId: request.id }, 'console.sign_in', null, null, { via, scope, ...extra })
+      .catch((err: unknown) => request.log.warn({ reqId: request.id, err: String(err) }, 'audit write failed'));
+    return s;
+  }
+  const sessionBody = (s: Session) => ({ subject: s.subject, scope: s.scope, csrf: s.csrf, admin_realm: adminRealm, issuer: server.config.issuer });
+
   const page = async (request: FastifyRequest, reply: FastifyReply) => sendAsset(request, reply, 'index.html', 'no-store');
   app.get('/', page);
   app.get('/*', async (request, reply) => {
     const rest = (request.params as { '*': string })['*'];
     if (rest.startsWith('assets/')) return sendAsset(request, reply, rest.slice('assets/'.length), 'no-cache');
-    if (rest.startsWith('api/')) return problem(reply, 404, 'Not Found', 'no such console endpoint');
+    if (rest.startsWith('api/') || rest.startsWith('sso/')) return problem(reply, 404, 'Not Found', 'no such console endpoint');
     return page(request, reply);
   });
 
@@ -223,16 +243,54 @@ export async function consolePlugin(app: FastifyInstance, opts: ConsoleOptions):
     if (!valid || !(await server.storage.replay.consume(adminRealm, LOGIN_LINK_CLIENT_ID, claims.jti, claims.exp * 1000 + 60_000))) {
       return problem(reply, 401, 'Unauthorized', 'this sign-in link is not valid, has expired or was used already; run `tessera console login` for a new one');
     }
-    await ensureConsoleClient();
-    const s: Session = { id: randomBytes(32).toString('base64url'), csrf: randomBytes(32).toString('base64url'), subject: claims['console_user'] as string, scope: claims.scope, createdAt: now, lastSeen: now };
-    sessions.set(s.id, s);
-    return reply.code(201).header('cache-control', 'no-store').header('set-cookie', cookie(s.id, Math.floor(absoluteMs / 1000))).send({ subject: s.subject, scope: s.scope, csrf: s.csrf, admin_realm: adminRealm, issuer: server.config.issuer });
+    const s = await openSession(request, reply, claims['console_user'] as string, claims.scope, 'link');
+    return reply.code(201).header('cache-control', 'no-store').send(sessionBody(s));
+  });
+
+  /** How one may sign in here (shown on the sign-in page). */
+  app.get('/api/sign-in', async (_request, reply) => reply.header('cache-control', 'no-store').send({ link: true, sso: sso !== undefined }));
+
+  // Single sign-on: /sso/start redirects to the provider; it redirects back to /sso/callback.
+  const ssoCookie = (value: string, maxAge: number) => `${SSO_COOKIE}=${value}; Path=${CONSOLE_PREFIX}/sso; HttpOnly; SameSite=Lax; Max-Age=${maxAge}${secure ? '; Secure' : ''}`;
+  app.get('/sso/start', async (request, reply) => {
+    if (!sso) return problem(reply, 404, 'Not Found', 'single sign-on is not configured (console.sso)');
+    let started: { id: string; url: string };
+    try {
+      started = await sso.start();
+    } catch (err) {
+      request.log.warn({ reqId: request.id, err: String(err) }, 'console SSO: the provider could not be reached');
+      return reply.code(303).header('cache-control', 'no-store').redirect(`${CONSOLE_PREFIX}/?sso_error=unavailable`, 303);
+    }
+    return reply.header('cache-control', 'no-store').header('set-cookie', ssoCookie(started.id, Math.floor(SSO_TX_TTL_MS / 1000))).redirect(started.url, 303);
+  });
+  app.get('/sso/callback', async (request, reply) => {
+    if (!sso) return problem(reply, 404, 'Not Found', 'single sign-on is not configured (console.sso)');
+    reply.header('cache-control', 'no-store');
+    const txId = parseCookies(request.headers.cookie).get(SSO_COOKIE);
+    const search = request.url.includes('?') ? request.url.slice(request.url.indexOf('?')) : '';
+    try {
+      const who = await sso.finish(txId, search);
+      await openSession(request, reply, who.display, ssoConfig!.adminScope, 'sso', { sub: who.subject.slice(0, 255), issuer: ssoConfig!.issuer });
+      reply.header('set-cookie', ssoCookie('', 0));
+      return reply.redirect(`${CONSOLE_PREFIX}/`, 303);
+    } catch (err) {
+      const refused = err instanceof SsoRefused ? err : new SsoRefused('failed', 'unexpected error');
+      if (!(err instanceof SsoRefused)) request.log.error({ reqId: request.id, err }, 'console SSO error');
+      request.log.warn({ reqId: request.id, reason: refused.reason, subject: refused.subject, detail: refused.message }, 'console SSO sign-in refused');
+      if (refused.reason === 'not_allowed') {
+        await server.admin
+          .recordEvent({ id: `${CONSOLE_CLIENT_ID}:${(refused.subject ?? '?').slice(0, 200)}`, source: request.ip, requestId: request.id }, 'console.sign_in_refused', null, null, { via: 'sso' })
+          .catch(() => undefined);
+      }
+      reply.header('set-cookie', ssoCookie('', 0));
+      return reply.redirect(`${CONSOLE_PREFIX}/?sso_error=${refused.reason}`, 303);
+    }
   });
 
   app.get('/api/session', async (request, reply) => {
     const s = sessionOf(request);
     if (!s) return problem(reply, 401, 'Unauthorized', 'not signed in');
-    return reply.header('cache-control', 'no-store').send({ subject: s.subject, scope: s.scope, csrf: s.csrf, admin_realm: adminRealm, issuer: server.config.issuer });
+    return reply.header('cache-control', 'no-store').send(sessionBody(s));
   });
 
   const checkCsrf = (request: FastifyRequest, s: Session) => {
