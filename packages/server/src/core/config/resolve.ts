@@ -327,6 +327,8 @@ function checkAllowList(list: readonly string[]): readonly string[] {
     }
   });
   return Object.freeze([...list]);
+}
+
 function consoleSso(sso: NonNullable<ConfigFile['console']>['sso']): ConsoleSsoConfig | undefined {
   if (!sso) return undefined;
   const ssoIssuer = normaliseIssuer(sso.issuer, 'console.sso.issuer');
