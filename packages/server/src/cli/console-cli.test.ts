@@ -112,7 +112,7 @@ describe('tessera console login', () => {
 
   it('refuses an unknown admin scope', async () => {
     const r = await run(['console', 'login', '--scope', 'tessera:everything'], env);
-    assert.equal(r.code, 2);
+    assert.equal(r.code, 3, 'a bad command line (docs/cli.md)');
     assert.match(r.stderr, /unknown admin scope/);
     assert.equal(r.stdout, '');
   });

@@ -5,7 +5,7 @@ import { resolveConfig } from '../config/index.ts';
 import { createKek } from '../crypto/kek.ts';
 import { createMemoryStorage } from '../../storage/memory/index.ts';
 import { TestClock } from '../../../../../test/fixtures/server.ts';
-import { KeyManager } from './key-manager.ts';
+import { generateSigningKey, jwkThumbprint, KeyManager } from './key-manager.ts';
 
 function setup(prePublish = 600, maxTtl = 3600) {
   const clock = new TestClock(1_800_000_000_000);
@@ -75,3 +75,15 @@ describe('signing keys', () => {
     assert.equal(other.signingKey('default').kid, keys.signingKey('default').kid);
   });
 });
+
+it('no kid begins with "-" (it would read as an option: tessera keys revoke KID), and each is the key\'s thumbprint', () => {
+  const kek = createKek(randomBytes(32));
+  // 1 thumbprint in 64 begins with '-': 400 keys hold one with probability 1 - (63/64)^400 > 99.8 %.
+  for (let i = 0; i < 400; i++) {
+    const k = generateSigningKey('r', i % 2 ? 'EdDSA' : 'ES256', kek, 0, 0);
+    assert.doesNotMatch(k.kid, /^-/);
+    const { kid: _kid, alg: _alg, use: _use, ...pub } = k.publicJwk;
+    assert.equal(k.kid, jwkThumbprint(pub as Parameters<typeof jwkThumbprint>[0]));
+  }
+});
+

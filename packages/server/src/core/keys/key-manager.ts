@@ -51,15 +51,28 @@ export function jwkThumbprint(jwk: Jwk): string {
   return createHash('sha256').update(JSON.stringify(m)).digest('base64url');
 }
 
+function generatePair(alg: AsymmetricAlg) {
+  return alg === 'EdDSA'
+    ? generateKeyPairSync('ed25519')
+    : alg.startsWith('ES')
+      ? generateKeyPairSync('ec', { namedCurve: alg === 'ES256' ? 'P-256' : 'P-384' })
+      : generateKeyPairSync('rsa', { modulusLength: 2048 });
+}
+
+/**
+ * A new signing key; its kid is its JWK thumbprint. A key whose thumbprint would begin with '-'
+ * (1 in 64) is drawn again, so a kid never reads as an option on a command line
+ * (`tessera keys revoke KID`).
+ */
 export function generateSigningKey(realm: string, alg: AsymmetricAlg, kek: KeyEncryptionKey, now: number, activatesAt: number): SigningKeyRecord {
-  const pair =
-    alg === 'EdDSA'
-      ? generateKeyPairSync('ed25519')
-      : alg.startsWith('ES')
-        ? generateKeyPairSync('ec', { namedCurve: alg === 'ES256' ? 'P-256' : 'P-384' })
-        : generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const pub = pair.publicKey.export({ format: 'jwk' }) as Jwk;
-  const kid = jwkThumbprint(pub);
+  let pair = generatePair(alg);
+  let pub = pair.publicKey.export({ format: 'jwk' }) as Jwk;
+  let kid = jwkThumbprint(pub);
+  while (kid.startsWith('-')) {
+    pair = generatePair(alg);
+    pub = pair.publicKey.export({ format: 'jwk' }) as Jwk;
+    kid = jwkThumbprint(pub);
+  }
   const publicJwk: Jwk = { ...pub, kid, alg, use: 'sig' };
   const der = pair.privateKey.export({ format: 'der', type: 'pkcs8' });
   return {
