@@ -109,6 +109,33 @@ describe('the admin API on a three-instance cluster', { timeout: 180_000 }, () =
     assert.ok(found, 'the failure reached storage and B lists it');
   });
 
+  it('a realm created through A serves tokens on B and C within a second; deleted through B, A and C refuse within a second', async () => {
+    const realmToken = (i: Instance, clientId: string, clientSecret: string) =>
+      fetch(`${i.url}/realms/runtime1/oauth2/token`, {
+        method: 'POST',
+        headers: { authorization: 'Basic ' + Buffer.from(`${clientId}:${clientSecret}`).toString('base64'), 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'grant_type=client_credentials',
+      }).then((r) => r.status);
+    const created = await api(A, 'POST', '/realms', { name: 'runtime1', tokens: { ttl: 120 } });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.equal(created.body.issuer, `${ISSUER}/realms/runtime1`);
+    const client = await api(A, 'POST', '/realms/runtime1/clients', { client_id: id('rt'), scope: 'read' });
+    assert.equal(client.status, 201, JSON.stringify(client.body));
+    const s = client.body.client_secret as string;
+    assert.equal(await realmToken(A, id('rt'), s), 200);
+    await within('realm create A→B', async () => (await realmToken(B, id('rt'), s)) === 200);
+    await within('realm create A→C', async () => (await realmToken(C, id('rt'), s)) === 200);
+    const kids = async (i: Instance) => ((await (await fetch(`${i.url}/realms/runtime1/jwks`)).json()) as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid).join();
+    assert.equal(await kids(C), await kids(A), 'one set of signing keys for the realm');
+    assert.equal((await api(C, 'GET', '/realms/runtime1')).body.source, 'runtime');
+
+    assert.equal((await api(B, 'DELETE', '/realms/runtime1')).status, 204);
+    assert.equal(await realmToken(B, id('rt'), s), 404);
+    await within('realm delete B→A', async () => (await realmToken(A, id('rt'), s)) === 404);
+    await within('realm delete B→C', async () => (await realmToken(C, id('rt'), s)) === 404);
+    assert.equal((await api(A, 'DELETE', '/realms/default')).status, 409);
+  });
+
   it('concurrent admin writes through all three instances keep one valid audit chain', async () => {
     const writes = [A, B, C].flatMap((i) => Array.from({ length: 4 }, (_, n) => api(i, 'POST', '/realms/default/clients', { client_id: id(`c${i.name}${n}`) })));
     const results = await Promise.all(writes);

@@ -5,9 +5,9 @@
 import { randomUUID } from 'node:crypto';
 import type { AuthorizationServerMetadata, IntrospectionResponse, TokenResponse } from '../shared/oauth.ts';
 import type { ResolvedConfig, RealmConfig, ClientMetadataInput } from './config/index.ts';
-import { clientMetadataSchema, formatIssues } from './config/index.ts';
+import { clientMetadataSchema, formatIssues, resolveRuntimeRealm } from './config/index.ts';
 import { AdminError, InvalidRequestError, UnsupportedGrantTypeError, quoteSafe } from './errors/index.ts';
-import type { Clock, JwkSet, RateLimiter, Storage } from './ports/index.ts';
+import type { Clock, JwkSet, RateLimiter, RealmRecord, Storage } from './ports/index.ts';
 import { AuthThrottle } from './client-auth/throttle.ts';
 import { warmDummyKeys } from './client-auth/dummy.ts';
 import { createMemoryRateLimiter } from './limits/memory-rate-limiter.ts';
@@ -112,14 +112,29 @@ export class AuthorizationServer {
   #stopKeyRefresh: (() => void) | undefined;
   readonly #observer: ServerObserver | undefined;
   #rotationTimer: NodeJS.Timeout | undefined;
+  /** Every realm this instance serves: the declared ones, then runtime ones as they are created or loaded. */
+  readonly #realms: Map<string, RealmConfig>;
+  /** The realms the configuration file declares (they always win over a stored runtime realm of the same name). */
+  readonly #declared: ReadonlySet<string>;
+  /** The runtime realms loaded here: name → the stored record's createdAt (a re-created realm is another one). */
+  readonly #runtime = new Map<string, number>();
+  /** Runtime-realm changes are applied one at a time, in the order they arrive. */
+  #realmQueue: Promise<void> = Promise.resolve();
+  /** Whether this server creates signing keys (the CLI's admin commands only load). */
+  readonly #createsKeys: boolean;
 
   private constructor(opts: ServerOptions) {
-    this.config = opts.config;
+    // A copy of the realm map of its own: runtime realms are added to and removed from this server's
+    // view only (a ResolvedConfig may be shared by several servers, as in tests).
+    this.#realms = new Map(opts.config.realms);
+    this.#declared = new Set(opts.config.realms.keys());
+    this.config = Object.freeze({ ...opts.config, realms: this.#realms });
+    this.#createsKeys = opts.bootstrap !== false;
     this.storage = opts.storage;
     this.clock = opts.clock ?? systemClock;
     this.#kek = opts.kek;
     this.#observer = opts.observer;
-    this.keys = new KeyManager({ store: opts.storage.keys, kek: opts.kek, clock: this.clock, realms: opts.config.realms, changes: opts.storage.changes });
+    this.keys = new KeyManager({ store: opts.storage.keys, kek: opts.kek, clock: this.clock, realms: this.#realms, changes: opts.storage.changes });
     this.clients = new ClientRegistry({ store: opts.storage.clients, kek: opts.kek, clock: this.clock, ttlSeconds: opts.config.clientCacheSeconds, changes: opts.storage.changes });
     this.#auth = {
       clients: this.clients,
@@ -131,7 +146,12 @@ export class AuthorizationServer {
     };
     this.#grantDeps = { keys: this.keys, clock: this.clock, reuse: this.#reuse, revocations: opts.storage.revocations };
     this.#introspectDeps = { keys: this.keys, clients: this.clients, revocations: opts.storage.revocations, clock: this.clock };
-    for (const realm of opts.config.realms.values()) this.#refreshMetadata(realm.name);
+    for (const realm of this.#realms.values()) this.#refreshMetadata(realm.name);
+    // A runtime realm created or deleted on any instance: load or drop it here.
+    opts.storage.changes.subscribe((e) => {
+      if (e.kind === 'realm') void this.#queueRealmSync(e.realm).catch(() => undefined);
+      else if (e.kind === 'resync') void this.#queueRealmSync().catch(() => undefined);
+    });
     // scopes_supported follows the clients' scopes, also when another process changes a client.
     opts.storage.changes.subscribe((e) => {
       if (e.kind !== 'client' || !this.config.realms.has(e.realm)) return;
@@ -142,7 +162,7 @@ export class AuthorizationServer {
     this.activity = new ActivityCounter(() => this.clock.now());
     this.failures.onFlushed = (batch) => this.#auditSecurityFailures(batch);
     this.admin = new AdminService({
-      config: opts.config,
+      config: this.config,
       storage: opts.storage,
       kek: opts.kek,
       clock: this.clock,
@@ -154,7 +174,77 @@ export class AuthorizationServer {
       activity: this.activity,
       onRevoked: (jti) => this.#reuse.forgetJti(jti),
       onClientWritten: (realm, scopes) => this.#addClientScopes(realm, scopes),
+      realms: {
+        isDeclared: (name) => this.#declared.has(name),
+        build: (record) => this.#buildRealm(record),
+        loaded: async (record, realm) => this.#queue(() => this.#loadRealm(record, realm, true)),
+        dropped: async (name) => this.#queue(async () => this.#dropRealm(name)),
+      },
     });
+  }
+
+  // ---- runtime realms ---------------------------------------------------------------------
+
+  /** A stored runtime realm as a RealmConfig (the file's rules and fallbacks); AdminError invalid_request when it does not resolve. */
+  #buildRealm(record: Pick<RealmRecord, 'name' | 'settings'>): RealmConfig {
+    try {
+      return resolveRuntimeRealm(this.config, { ...record.settings, name: record.name });
+    } catch (err) {
+      if (err instanceof TypeError) throw new AdminError('invalid_request', err.message);
+      throw err;
+    }
+  }
+
+  #queue(job: () => Promise<void>): Promise<void> {
+    const run = this.#realmQueue.then(job);
+    this.#realmQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #loadRealm(record: RealmRecord, realm: RealmConfig, createKeys: boolean): Promise<void> {
+    if (this.#declared.has(record.name)) return;
+    if (this.#runtime.has(record.name)) this.#dropRealm(record.name);
+    this.#realms.set(realm.name, realm);
+    this.#runtime.set(realm.name, record.createdAt);
+    this.#clientScopes.delete(realm.name);
+    this.#refreshMetadata(realm.name);
+    await this.keys.initRealm(realm.name, { create: createKeys });
+  }
+
+  #dropRealm(name: string): void {
+    if (this.#declared.has(name) || !this.#runtime.has(name)) return;
+    this.#realms.delete(name);
+    this.#runtime.delete(name);
+    this.#metadata.delete(name);
+    this.#clientScopes.delete(name);
+    this.keys.forget(name);
+    this.#reuse.forgetRealm(name);
+    this.clients.clear();
+  }
+
+  /** Brings this instance's runtime realms in line with storage: one realm, or all of them. */
+  #queueRealmSync(name?: string): Promise<void> {
+    return this.#queue(() => this.#syncRealms(name));
+  }
+
+  async #syncRealms(name?: string): Promise<void> {
+    const stored = name === undefined ? await this.storage.realms.list() : [await this.storage.realms.get(name)].filter((r): r is RealmRecord => r !== undefined);
+    const storedNames = new Set(stored.map((r) => r.name));
+    for (const record of stored) {
+      if (this.#declared.has(record.name) || this.#runtime.get(record.name) === record.createdAt) continue;
+      let realm: RealmConfig;
+      try {
+        realm = this.#buildRealm(record);
+      } catch {
+        continue; // settings that no longer resolve under this file (e.g. a lower top-level max_ttl): not served
+      }
+      // Keys are created by whoever created the realm; an instance loading it only creates one
+      // when there is none at all (createFirst: one winner), e.g. after a crash in between.
+      await this.#loadRealm(record, realm, this.#createsKeys);
+    }
+    for (const loaded of [...this.#runtime.keys()]) {
+      if ((name === undefined || loaded === name) && !storedNames.has(loaded)) this.#dropRealm(loaded);
+    }
   }
 
   readonly #clientScopes = new Map<string, Set<string>>();
@@ -189,6 +279,8 @@ export class AuthorizationServer {
     const server = new AuthorizationServer(opts);
     await opts.storage.migrate();
     await server.keys.init({ create: opts.bootstrap !== false });
+    // Runtime realms (created through the admin API on any instance) are served from the start.
+    await server.#queueRealmSync();
     await server.#loadClientScopes();
     // Dummy keys for equal-cost refusals of unknown clients, made once, off the request path.
     void warmDummyKeys().catch(() => undefined);

@@ -4,10 +4,10 @@
  * instance drops its cached copy) and appended to the audit trail with secrets redacted.
  */
 import type { ResolvedConfig, RealmConfig, ClientMetadataInput, JwksFetchPolicy } from '../config/index.ts';
-import { clientMetadataSchema, formatIssues } from '../config/index.ts';
+import { clientMetadataSchema, formatIssues, runtimeRealmSchema } from '../config/index.ts';
 import { AdminError } from '../errors/index.ts';
 import { isReasonCode, type ReasonCode } from '../errors/reasons.ts';
-import type { AuditEventRecord, ClientRecord, Clock, Storage } from '../ports/index.ts';
+import type { AuditEventRecord, ClientRecord, Clock, RealmRecord, Storage } from '../ports/index.ts';
 import type { KeyEncryptionKey } from '../crypto/kek.ts';
 import type { ClientRegistry } from '../clients/registry.ts';
 import { RemoteJwksCache } from '../clients/remote-jwks.ts';
@@ -63,6 +63,19 @@ export interface AdminDeps {
   onRevoked?: (jti: string) => void;
   /** Told the scopes of each client written here (the metadata's scopes_supported follows them). */
   onClientWritten?: (realm: string, scopes: readonly string[]) => void;
+  /** The server's side of runtime realms (it owns the realm map, keys and metadata). */
+  realms: RuntimeRealmHooks;
+}
+
+export interface RuntimeRealmHooks {
+  /** Declared in the configuration file (never stored, never deleted through the API). */
+  isDeclared(name: string): boolean;
+  /** Resolves a runtime realm's settings with the file's rules; throws AdminError invalid_request. */
+  build(record: Pick<RealmRecord, 'name' | 'settings'>): RealmConfig;
+  /** Serves the realm here from now on (creating its first signing key). */
+  loaded(record: RealmRecord, realm: RealmConfig): Promise<void>;
+  /** Stops serving the realm here. */
+  dropped(name: string): Promise<void>;
 }
 
 function notFound(what: string): never {
@@ -178,28 +191,73 @@ export class AdminService implements AdminOperations {
 
   // ---- realms -----------------------------------------------------------------------------
 
-  async #realmView(realm: RealmConfig, source: 'config' | 'runtime'): Promise<RealmView> {
-    return { name: realm.name, issuer: realm.issuer, source, client_count: await this.#d.storage.clients.count(realm.name) };
+  async #realmView(realm: RealmConfig): Promise<RealmView> {
+    return { name: realm.name, issuer: realm.issuer, source: this.#d.realms.isDeclared(realm.name) ? 'config' : 'runtime', client_count: await this.#d.storage.clients.count(realm.name) };
   }
 
   async listRealms(_actor: Actor): Promise<RealmView[]> {
-    const runtime = new Set((await this.#d.storage.realms.list()).map((r) => r.name));
-    return Promise.all([...this.#d.config.realms.values()].map((r) => this.#realmView(r, runtime.has(r.name) ? 'runtime' : 'config')));
+    return Promise.all([...this.#d.config.realms.values()].map((r) => this.#realmView(r)));
   }
 
   async getRealm(_actor: Actor, name: string): Promise<RealmView> {
-    const realm = this.#realm(name);
-    const runtime = (await this.#d.storage.realms.list()).some((r) => r.name === name);
-    return this.#realmView(realm, runtime ? 'runtime' : 'config');
+    return this.#realmView(this.#realm(name));
   }
 
-  async createRealm(_actor: Actor, _input: RealmInput): Promise<RealmView> {
-    throw new AdminError('invalid_request', 'runtime realms are not supported yet: declare the realm in the configuration file');
+  /**
+   * Creates a runtime realm: the realm-level settings of the configuration file (name, profile,
+   * scopes, tokens, assertions, keys), validated and resolved by the same rules. Whatever is stored
+   * under the name from an earlier realm (clients, signing keys: a realm deleted half-way, or one
+   * once declared in the file) is removed first, so nothing of it comes back.
+   */
+  async createRealm(actor: Actor, input: RealmInput): Promise<RealmView> {
+    const parsed = runtimeRealmSchema.safeParse(input);
+    if (!parsed.success) throw new AdminError('invalid_request', formatIssues(parsed.error.issues));
+    const { name, ...settings } = parsed.data;
+    if (this.#d.realms.isDeclared(name)) throw new AdminError('conflict', `realm ${name} is declared in the configuration file`);
+    const realm = this.#d.realms.build({ name, settings });
+    const record: RealmRecord = { name, settings: settings as Record<string, unknown>, createdAt: this.#now() };
+    if (!(await this.#d.storage.realms.create(record))) throw new AdminError('conflict', `realm ${name} exists`);
+    const purged = await this.#purgeRealmData(name);
+    await this.#d.realms.loaded(record, realm);
+    await this.#d.storage.changes.publish({ realm: name, kind: 'realm', id: '' });
+    await this.audit(actor, 'realm.created', name, null, { after: settings, issuer: realm.issuer, ...(purged.clients || purged.keys ? { purged } : {}) });
+    return this.#realmView(realm);
   }
 
-  async deleteRealm(_actor: Actor, name: string): Promise<void> {
-    this.#realm(name);
-    throw new AdminError('refused', `realm ${name} is declared in the configuration file: remove it there`);
+  /**
+   * Deletes a runtime realm: no instance serves it any more, its clients are deleted (tombstones:
+   * a client id registered again never revives old tokens) and so are its signing keys (a realm
+   * created again with the name signs with new keys, so its predecessor's tokens never verify).
+   */
+  async deleteRealm(actor: Actor, name: string): Promise<void> {
+    if (this.#d.realms.isDeclared(name)) throw new AdminError('refused', `realm ${name} is declared in the configuration file: remove it there`);
+    const stored = await this.#d.storage.realms.get(name);
+    if (!stored) {
+      await this.#d.realms.dropped(name); // deleted elsewhere, and this instance missed it
+      notFound(`unknown realm ${name}`);
+    }
+    if (!(await this.#d.storage.realms.delete(name))) notFound(`unknown realm ${name}`);
+    await this.#d.realms.dropped(name);
+    await this.#d.storage.changes.publish({ realm: name, kind: 'realm', id: '' });
+    // Nothing serves the realm now; a crash before the end leaves data that a re-creation removes.
+    const purged = await this.#purgeRealmData(name);
+    await this.audit(actor, 'realm.deleted', name, null, { before: stored.settings, deleted: purged });
+  }
+
+  /** Deletes every client (leaving tombstones) and every signing key stored under a realm name. */
+  async #purgeRealmData(name: string): Promise<{ clients: number; keys: number }> {
+    let clients = 0;
+    for (;;) {
+      const page = await this.#d.storage.clients.list(name, { limit: 500 });
+      if (page.length === 0) break;
+      let deleted = 0;
+      for (const c of page) if (await this.#d.storage.clients.delete(name, c.clientId)) deleted++;
+      clients += deleted;
+      if (deleted === 0) break; // deleted meanwhile by someone else, and listed again: nothing left to do
+    }
+    let keys = 0;
+    for (const k of await this.#d.storage.keys.list(name)) if (await this.#d.storage.keys.delete(name, k.kid)) keys++;
+    return { clients, keys };
   }
 
   // ---- clients ----------------------------------------------------------------------------

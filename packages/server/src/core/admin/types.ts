@@ -8,6 +8,7 @@
  *   precondition_failed (stale version / If-Match) → 412, refused (the operation would break the
  *   realm, e.g. revoking the only signing key) → 409. Anything else is a bug (500).
  */
+import type { RuntimeRealmInput } from '../config/index.ts';
 
 /** Who does an admin operation, for the audit trail. */
 export interface Actor {
@@ -32,13 +33,8 @@ export interface RealmView {
   client_count: number;
 }
 
-/** A runtime realm: the realm-level settings of the config file, in its names. */
-export interface RealmInput {
-  name: string;
-  tokens?: { signing_alg?: 'ES256' | 'RS256' | 'PS256' | 'EdDSA'; ttl?: number; max_ttl?: number; default_audience?: string };
-  assertions?: { audience?: 'issuer' | 'token_endpoint' | 'either'; max_lifetime?: number; clock_skew?: number };
-  keys?: { pre_publish?: number };
-}
+/** A runtime realm: the realm-level settings of the config file, in its names (core/config/schema.ts runtimeRealmSchema). */
+export type RealmInput = RuntimeRealmInput;
 
 // ---- Clients ------------------------------------------------------------------------------
 

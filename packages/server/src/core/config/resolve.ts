@@ -4,7 +4,7 @@
  */
 import { DEFAULTS } from './defaults.ts';
 import { AddressPolicy } from '../clients/address-policy.ts';
-import { configFileSchema, formatIssues, type ClientMetadataInput, type ConfigFile } from './schema.ts';
+import { configFileSchema, formatIssues, runtimeRealmSchema, type ClientMetadataInput, type ConfigFile } from './schema.ts';
 import { PROFILE_DEFAULTS, type ProfileName } from './profiles.ts';
 import { isAsymmetricAlg, isHmacAlg } from '../crypto/jws.ts';
 import { parseScope, type TokenEndpointAuthMethod } from '../../shared/oauth.ts';
@@ -98,6 +98,8 @@ export interface ResolvedConfig {
   throttle: { maxFailures: number; windowSeconds: number; maxFailuresPerSource: number; maxKeys: number };
   kdf: { maxConcurrent: number; maxQueue: number; maxWaitMs: number };
   realms: ReadonlyMap<string, RealmConfig>;
+  /** The file's top-level realm settings, which runtime realms fall back on as declared ones do. */
+  realmDefaults: RealmDefaults;
   /** The admin API: its realm (always among `realms`) and, when set, a listener of its own. */
   admin: { realm: string; listen: { host: string; port: number } | undefined };
   /** The web console: session timeouts (seconds) and single sign-on, when configured. */
@@ -148,76 +150,8 @@ export function resolveConfig(input: unknown): ResolvedConfig {
   // Without an issuer, the local one: http://localhost on the port the server listens on.
   const issuer = normaliseIssuer(file.issuer ?? (file.listen?.port !== undefined ? `http://localhost:${file.listen.port}` : DEFAULTS.issuer));
 
-  type AssertionFile = NonNullable<ConfigFile['assertions']>;
-  const top: AssertionFile = file.assertions ?? {};
-  const assertionPolicy = (own: AssertionFile | undefined, profile: ProfileName, path: string, aliases: string[]): AssertionPolicy => {
-    const p = PROFILE_DEFAULTS[profile].assertions ?? {};
-    const algs = own?.signing_algs ?? p.signingAlgs ?? top.signing_algs ?? DEFAULTS.assertions.signingAlgs;
-    for (const a of algs ?? []) if (!isAsymmetricAlg(a) && !isHmacAlg(a)) fail(`${path}.signing_algs`, `unsupported alg ${a}`);
-    return {
-      audience: own?.audience ?? p.audience ?? top.audience ?? DEFAULTS.assertions.audience,
-      allowArrayAudience: own?.allow_array_audience ?? p.allowArrayAudience ?? top.allow_array_audience ?? DEFAULTS.assertions.allowArrayAudience,
-      maxAgeSeconds: own?.max_age ?? p.maxAgeSeconds ?? top.max_age ?? DEFAULTS.assertions.maxAgeSeconds,
-      maxLifetimeSeconds: own?.max_lifetime ?? p.maxLifetimeSeconds ?? top.max_lifetime ?? DEFAULTS.assertions.maxLifetimeSeconds,
-      clockSkewSeconds: own?.clock_skew ?? top.clock_skew ?? DEFAULTS.assertions.clockSkewSeconds,
-      requireTyp: own?.require_typ ?? p.requireTyp ?? top.require_typ ?? DEFAULTS.assertions.requireTyp,
-      requireJti: own?.require_jti ?? p.requireJti ?? top.require_jti ?? DEFAULTS.assertions.requireJti,
-      signingAlgs: algs,
-      oracleClaims: p.oracleClaims ?? false,
-      tokenEndpointAliases: aliases,
-    };
-  };
-  const baseTokens: TokenPolicy = tokenPolicy(file.tokens, {
-    signingAlg: DEFAULTS.tokens.signingAlg,
-    ttlSeconds: DEFAULTS.tokens.ttlSeconds,
-    maxTtlSeconds: DEFAULTS.tokens.maxTtlSeconds,
-    defaultAudience: DEFAULTS.tokens.defaultAudience,
-    reuse: DEFAULTS.tokens.reuse,
-  }, 'tokens');
-  const baseKeys = { prePublishSeconds: file.keys?.pre_publish ?? DEFAULTS.keys.prePublishSeconds, rotateEverySeconds: durationSeconds(file.keys?.rotate_every) };
-
+  const makeRealm = realmFactory(issuer, file);
   const realms = new Map<string, RealmConfig>();
-  const makeRealm = (name: string, realmIssuer: string, r: NonNullable<ConfigFile['realms']>[number] | undefined, clients: ClientMetadataInput[], path: string): RealmConfig => {
-    const isDefault = name === DEFAULT_REALM;
-    const profile: ProfileName = r?.profile ?? file.profile ?? DEFAULTS.profile;
-    const pd = PROFILE_DEFAULTS[profile];
-    const tokenEndpoint = `${realmIssuer}/oauth2/token`;
-    // AM-style paths: /oauth2/realms/root/realms/{realm} (and the same under /am); the default realm is AM's root realm.
-    const amAliasPrefixes = pd.amPaths ? (isDefault ? ['/oauth2/realms/root', '/am/oauth2/realms/root'] : [`/oauth2/realms/root/realms/${name}`, `/am/oauth2/realms/root/realms/${name}`]) : [];
-    const aliases = amAliasPrefixes.map((p) => `${issuer}${p}/access_token`);
-    const ownAssertions = r?.assertions ?? (isDefault ? file.assertions : undefined);
-    const ownTokens = r?.tokens ?? (isDefault ? file.tokens : undefined);
-    const profileTokens: TokenPolicy = { ...baseTokens, ttlSeconds: pd.tokens?.ttlSeconds ?? baseTokens.ttlSeconds };
-    const scopes = r?.scopes ?? (isDefault ? file.scopes : undefined) ?? [];
-    const catalogue = new Set<string>();
-    scopes.forEach((s, i) => {
-      if (catalogue.has(s.name)) fail(`${path}.scopes.${i}.name`, `duplicate scope ${s.name}`);
-      catalogue.add(s.name);
-    });
-    if (catalogue.size) {
-      clients.forEach((c, i) => {
-        const list = c.scope === undefined ? [] : parseScope((Array.isArray(c.scope) ? c.scope.join(' ') : c.scope).trim().replace(/ +/g, ' ')) ?? [];
-        for (const s of list) if (!catalogue.has(s)) fail(`${path === 'clients' ? 'clients' : `${path}.clients`}.${i}.scope`, `scope ${s} is not in the realm's scope catalogue`);
-      });
-    }
-    return {
-      name,
-      profile,
-      issuer: realmIssuer,
-      tokenEndpoint,
-      introspectionEndpoint: `${realmIssuer}/oauth2/introspect`,
-      revocationEndpoint: `${realmIssuer}/oauth2/revoke`,
-      jwksUri: `${realmIssuer}/jwks`,
-      assertions: assertionPolicy(ownAssertions, profile, `${path}.assertions`, aliases),
-      tokens: tokenPolicy(ownTokens, profileTokens, `${path}.tokens`),
-      keys: { prePublishSeconds: r?.keys?.pre_publish ?? baseKeys.prePublishSeconds, rotateEverySeconds: durationSeconds(r?.keys?.rotate_every) ?? baseKeys.rotateEverySeconds },
-      clients: checkClientIds(clients, `${path}.clients`),
-      scopes: scopes.map((s) => (s.description === undefined ? { name: s.name } : { name: s.name, description: s.description })),
-      authMethods: pd.authMethods,
-      amAliasPrefixes,
-    };
-  };
-
   realms.set(DEFAULT_REALM, makeRealm(DEFAULT_REALM, issuer, undefined, file.clients ?? [], 'clients'));
   (file.realms ?? []).forEach((r, i) => {
     const path = `realms.${i}`;
@@ -280,6 +214,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
       maxWaitMs: file.kdf?.max_wait_ms ?? DEFAULTS.kdf.maxWaitMs,
     },
     realms,
+    realmDefaults: realmDefaultsOf(file),
     admin: { realm: adminRealm, listen: file.admin?.listen ? { host: file.admin.listen.host ?? DEFAULTS.listen.host, port: file.admin.listen.port } : undefined },
     console: {
       idleTimeoutSeconds: file.console?.idle_timeout ?? 30 * 60,
@@ -294,6 +229,107 @@ export function resolveConfig(input: unknown): ResolvedConfig {
   if (config.jwksFetch.failureBackoffSeconds > config.jwksFetch.maxFailureBackoffSeconds) fail('jwks_fetch.failure_backoff', 'must not exceed max_failure_backoff');
   for (const realm of realms.values()) deepFreeze(realm);
   return Object.freeze(config);
+}
+
+/** The top-level settings a realm falls back on (kept in ResolvedConfig, so that a runtime realm resolves as a declared one would). */
+export type RealmDefaults = Pick<ConfigFile, 'profile' | 'scopes' | 'assertions' | 'tokens' | 'keys'>;
+
+type RealmFile = NonNullable<ConfigFile['realms']>[number];
+
+function realmDefaultsOf(file: ConfigFile): RealmDefaults {
+  const d: RealmDefaults = {};
+  if (file.profile !== undefined) d.profile = file.profile;
+  if (file.scopes !== undefined) d.scopes = structuredClone(file.scopes);
+  if (file.assertions !== undefined) d.assertions = structuredClone(file.assertions);
+  if (file.tokens !== undefined) d.tokens = structuredClone(file.tokens);
+  if (file.keys !== undefined) d.keys = structuredClone(file.keys);
+  return deepFreeze(d);
+}
+
+/** Builds a realm's RealmConfig from its part of the file and the file's top-level settings. Throws TypeErrors naming the option path. */
+function realmFactory(issuer: string, file: RealmDefaults): (name: string, realmIssuer: string, r: RealmFile | undefined, clients: ClientMetadataInput[], path: string) => RealmConfig {
+  type AssertionFile = NonNullable<ConfigFile['assertions']>;
+  const top: AssertionFile = file.assertions ?? {};
+  const assertionPolicy = (own: AssertionFile | undefined, profile: ProfileName, path: string, aliases: string[]): AssertionPolicy => {
+    const p = PROFILE_DEFAULTS[profile].assertions ?? {};
+    const algs = own?.signing_algs ?? p.signingAlgs ?? top.signing_algs ?? DEFAULTS.assertions.signingAlgs;
+    for (const a of algs ?? []) if (!isAsymmetricAlg(a) && !isHmacAlg(a)) fail(`${path}.signing_algs`, `unsupported alg ${a}`);
+    return {
+      audience: own?.audience ?? p.audience ?? top.audience ?? DEFAULTS.assertions.audience,
+      allowArrayAudience: own?.allow_array_audience ?? p.allowArrayAudience ?? top.allow_array_audience ?? DEFAULTS.assertions.allowArrayAudience,
+      maxAgeSeconds: own?.max_age ?? p.maxAgeSeconds ?? top.max_age ?? DEFAULTS.assertions.maxAgeSeconds,
+      maxLifetimeSeconds: own?.max_lifetime ?? p.maxLifetimeSeconds ?? top.max_lifetime ?? DEFAULTS.assertions.maxLifetimeSeconds,
+      clockSkewSeconds: own?.clock_skew ?? top.clock_skew ?? DEFAULTS.assertions.clockSkewSeconds,
+      requireTyp: own?.require_typ ?? p.requireTyp ?? top.require_typ ?? DEFAULTS.assertions.requireTyp,
+      requireJti: own?.require_jti ?? p.requireJti ?? top.require_jti ?? DEFAULTS.assertions.requireJti,
+      signingAlgs: algs,
+      oracleClaims: p.oracleClaims ?? false,
+      tokenEndpointAliases: aliases,
+    };
+  };
+  const baseTokens: TokenPolicy = tokenPolicy(file.tokens, {
+    signingAlg: DEFAULTS.tokens.signingAlg,
+    ttlSeconds: DEFAULTS.tokens.ttlSeconds,
+    maxTtlSeconds: DEFAULTS.tokens.maxTtlSeconds,
+    defaultAudience: DEFAULTS.tokens.defaultAudience,
+    reuse: DEFAULTS.tokens.reuse,
+  }, 'tokens');
+  const baseKeys = { prePublishSeconds: file.keys?.pre_publish ?? DEFAULTS.keys.prePublishSeconds, rotateEverySeconds: durationSeconds(file.keys?.rotate_every) };
+
+  return (name: string, realmIssuer: string, r: RealmFile | undefined, clients: ClientMetadataInput[], path: string): RealmConfig => {
+    const isDefault = name === DEFAULT_REALM;
+    const profile: ProfileName = r?.profile ?? file.profile ?? DEFAULTS.profile;
+    const pd = PROFILE_DEFAULTS[profile];
+    const tokenEndpoint = `${realmIssuer}/oauth2/token`;
+    // AM-style paths: /oauth2/realms/root/realms/{realm} (and the same under /am); the default realm is AM's root realm.
+    const amAliasPrefixes = pd.amPaths ? (isDefault ? ['/oauth2/realms/root', '/am/oauth2/realms/root'] : [`/oauth2/realms/root/realms/${name}`, `/am/oauth2/realms/root/realms/${name}`]) : [];
+    const aliases = amAliasPrefixes.map((p) => `${issuer}${p}/access_token`);
+    const ownAssertions = r?.assertions ?? (isDefault ? file.assertions : undefined);
+    const ownTokens = r?.tokens ?? (isDefault ? file.tokens : undefined);
+    const profileTokens: TokenPolicy = { ...baseTokens, ttlSeconds: pd.tokens?.ttlSeconds ?? baseTokens.ttlSeconds };
+    const scopes = r?.scopes ?? (isDefault ? file.scopes : undefined) ?? [];
+    const catalogue = new Set<string>();
+    scopes.forEach((s, i) => {
+      if (catalogue.has(s.name)) fail(`${path}.scopes.${i}.name`, `duplicate scope ${s.name}`);
+      catalogue.add(s.name);
+    });
+    if (catalogue.size) {
+      clients.forEach((c, i) => {
+        const list = c.scope === undefined ? [] : parseScope((Array.isArray(c.scope) ? c.scope.join(' ') : c.scope).trim().replace(/ +/g, ' ')) ?? [];
+        for (const s of list) if (!catalogue.has(s)) fail(`${path === 'clients' ? 'clients' : `${path}.clients`}.${i}.scope`, `scope ${s} is not in the realm's scope catalogue`);
+      });
+    }
+    return {
+      name,
+      profile,
+      issuer: realmIssuer,
+      tokenEndpoint,
+      introspectionEndpoint: `${realmIssuer}/oauth2/introspect`,
+      revocationEndpoint: `${realmIssuer}/oauth2/revoke`,
+      jwksUri: `${realmIssuer}/jwks`,
+      assertions: assertionPolicy(ownAssertions, profile, `${path}.assertions`, aliases),
+      tokens: tokenPolicy(ownTokens, profileTokens, `${path}.tokens`),
+      keys: { prePublishSeconds: r?.keys?.pre_publish ?? baseKeys.prePublishSeconds, rotateEverySeconds: durationSeconds(r?.keys?.rotate_every) ?? baseKeys.rotateEverySeconds },
+      clients: checkClientIds(clients, `${path}.clients`),
+      scopes: scopes.map((s) => (s.description === undefined ? { name: s.name } : { name: s.name, description: s.description })),
+      authMethods: pd.authMethods,
+      amAliasPrefixes,
+    };
+  };
+
+}
+
+/**
+ * A runtime realm (created through the admin API): validated by the same schema as a realm of the
+ * file (without clients) and resolved with the same rules and the file's top-level fallbacks, its
+ * issuer `${issuer}/realms/{name}`. Throws a TypeError naming the setting at fault.
+ */
+export function resolveRuntimeRealm(config: Pick<ResolvedConfig, 'issuer' | 'realmDefaults'>, input: unknown): RealmConfig {
+  const parsed = runtimeRealmSchema.safeParse(input);
+  if (!parsed.success) throw new TypeError(formatIssues(parsed.error.issues));
+  const r = parsed.data;
+  if (r.name === DEFAULT_REALM) fail('name', 'the default realm is always declared');
+  return deepFreeze(realmFactory(config.issuer, config.realmDefaults)(r.name, `${config.issuer}/realms/${r.name}`, r, [], 'realm'));
 }
 
 /** Proxy names proxy-addr (Fastify's trustProxy) knows besides addresses and CIDR ranges. */

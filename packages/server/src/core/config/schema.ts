@@ -83,6 +83,10 @@ const realmSchema = z.strictObject({
   clients: z.array(clientMetadataSchema).optional(),
 });
 
+/** A runtime realm (admin API): the realm-level settings of the file, without clients (those are registered through the API). */
+export const runtimeRealmSchema = realmSchema.omit({ clients: true });
+export type RuntimeRealmInput = z.infer<typeof runtimeRealmSchema>;
+
 export const configFileSchema = z.strictObject({
   issuer: z.string().optional(),
   listen: z.strictObject({ host: z.string().optional(), port: z.number().int().min(0).max(65535).optional() }).optional(),

@@ -113,23 +113,34 @@ export class KeyManager {
    * from the current key's (pre-published). Admin commands only load.
    */
   async init(opts: { create: boolean } = { create: true }): Promise<void> {
-    for (const realm of this.#realms.values()) {
+    for (const realm of this.#realms.values()) await this.initRealm(realm.name, opts);
+  }
+
+  /** init() for one realm (a runtime realm created or loaded after start-up). */
+  async initRealm(name: string, opts: { create: boolean } = { create: true }): Promise<void> {
+    const realm = this.#realms.get(name);
+    if (!realm) throw new Error(`unknown realm ${name}`);
+    await this.reload(realm.name);
+    if (!opts.create) return;
+    const now = this.#clock.now();
+    const current = this.#current(realm.name, now);
+    const newest = this.#loaded.get(realm.name)?.keys.at(-1);
+    if (!current) {
+      // Instances starting together on a fresh backend: exactly one of them creates the first key,
+      // the others load it.
+      const first = generateSigningKey(realm.name, realm.tokens.signingAlg, this.#kek, now, now);
+      if (newest === undefined && (await this.#store.createFirst(first))) await this.#changes?.publish({ realm: realm.name, kind: 'keys', id: '' });
       await this.reload(realm.name);
-      if (!opts.create) continue;
-      const now = this.#clock.now();
-      const current = this.#current(realm.name, now);
-      const newest = this.#loaded.get(realm.name)?.keys.at(-1);
-      if (!current) {
-        // Instances starting together on a fresh backend: exactly one of them creates the first key,
-        // the others load it.
-        const first = generateSigningKey(realm.name, realm.tokens.signingAlg, this.#kek, now, now);
-        if (newest === undefined && (await this.#store.createFirst(first))) await this.#changes?.publish({ realm: realm.name, kind: 'keys', id: '' });
-        await this.reload(realm.name);
-        if (!this.#current(realm.name, now)) await this.#add(generateSigningKey(realm.name, realm.tokens.signingAlg, this.#kek, now, now));
-      } else if (newest && newest.record.alg !== realm.tokens.signingAlg && !newest.record.revokedAt) {
-        await this.rotate(realm.name);
-      }
+      if (!this.#current(realm.name, now)) await this.#add(generateSigningKey(realm.name, realm.tokens.signingAlg, this.#kek, now, now));
+    } else if (newest && newest.record.alg !== realm.tokens.signingAlg && !newest.record.revokedAt) {
+      await this.rotate(realm.name);
     }
+  }
+
+  /** Drops what is loaded for a realm (a runtime realm was deleted): nothing of it signs or verifies here any more. */
+  forget(realm: string): void {
+    this.#loaded.delete(realm);
+    for (const id of this.#decrypted.keys()) if (id.startsWith(`${realm}\0`)) this.#decrypted.delete(id);
   }
 
   /**

@@ -253,14 +253,16 @@ export interface FailureStore {
 /** A realm created at runtime (config realms are not stored). */
 export interface RealmRecord {
   name: string;
-  /** Realm settings in the config file's names (tokens, assertions, keys). */
+  /** Realm settings in the config file's names (profile, scopes, tokens, assertions, keys), without the name. */
   settings: Record<string, unknown>;
   createdAt: number;
 }
 
 export interface RealmStore {
+  /** Every runtime realm, ordered by name. */
   list(): Promise<RealmRecord[]>;
-  /** Resolves false when the name is taken. */
+  get(name: string): Promise<RealmRecord | undefined>;
+  /** Inserts a new realm; resolves false (and writes nothing) when the name is taken — atomically, also across processes. */
   create(realm: RealmRecord): Promise<boolean>;
   delete(name: string): Promise<boolean>;
 }
@@ -278,10 +280,11 @@ export interface LeaseStore {
 export interface ChangeEvent {
   realm: string;
   /**
-   * 'client': one client changed; 'keys': a realm's signing keys changed; 'resync': events may have
+   * 'client': one client changed; 'keys': a realm's signing keys changed; 'realm': a runtime realm
+   * was created or deleted (read it again from the realm store); 'resync': events may have
    * been missed (the adapter's notification channel reconnected) — drop every cached copy.
    */
-  kind: 'client' | 'keys' | 'resync';
+  kind: 'client' | 'keys' | 'realm' | 'resync';
   /** The client id for kind 'client'; empty otherwise. */
   id: string;
 }

@@ -51,6 +51,12 @@ export class TokenReuseCache {
     return kept;
   }
 
+  /** Forgets every token of a realm (a runtime realm was deleted: its tokens must never be handed out again). */
+  forgetRealm(realm: string): void {
+    const prefix = `${JSON.stringify([realm]).slice(0, -1)},`;
+    for (const k of this.#entries.keys()) if (k.startsWith(prefix)) this.#entries.delete(k);
+  }
+
   /** Forgets a revoked token at once. */
   forgetJti(jti: string): void {
     for (const [k, v] of this.#entries) if (v.jti === jti) this.#entries.delete(k);

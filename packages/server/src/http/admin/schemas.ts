@@ -3,7 +3,7 @@
  * OpenAPI document is generated from the same objects (openapi.ts), so the two cannot drift.
  */
 import { z } from 'zod';
-import { clientMetadataSchema } from '../../core/config/index.ts';
+import { clientMetadataSchema, runtimeRealmSchema } from '../../core/config/index.ts';
 
 export const realmName = z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'lowercase letters, digits and inner hyphens, 1-63 characters');
 export const clientId = z.string().min(1).max(255);
@@ -34,13 +34,8 @@ export const realmSchema = z.object({
   admin: z.boolean(),
 });
 export const realmListSchema = z.object({ realms: z.array(realmSchema) });
-const seconds = z.number().int().positive();
-export const realmInputSchema = z.strictObject({
-  name: realmName,
-  tokens: z.strictObject({ signing_alg: z.enum(['ES256', 'RS256', 'PS256', 'EdDSA']).optional(), ttl: seconds.optional(), max_ttl: seconds.optional(), default_audience: z.string().max(2048).optional() }).optional(),
-  assertions: z.strictObject({ audience: z.enum(['issuer', 'token_endpoint', 'either']).optional(), max_lifetime: seconds.optional(), clock_skew: z.number().int().min(0).max(300).optional() }).optional(),
-  keys: z.strictObject({ pre_publish: z.number().int().min(0).optional() }).optional(),
-});
+/** A runtime realm: the configuration file's realm schema without clients (the same validation as a declared realm). */
+export const realmInputSchema = runtimeRealmSchema;
 
 const scopeText = z.string();
 /** A registered client as the API shows it (RFC 7591 names; never a secret or its hash). */

@@ -194,6 +194,26 @@ export function runAdminStorageContract(name: string, factory: StorageFactory): 
         assert.equal(await storage.realms.delete('a'), false);
       });
 
+      it('realms: get by name (a copy), undefined once deleted; a deleted name can be created again', async () => {
+        const settings = { profile: 'standard', scopes: [{ name: 'read', description: 'Read' }], tokens: { ttl: 120, signing_alg: 'EdDSA' }, keys: { pre_publish: 0 } };
+        assert.equal(await storage.realms.get('r1'), undefined);
+        assert.equal(await storage.realms.create({ name: 'r1', settings, createdAt: 1000 }), true);
+        const got = await storage.realms.get('r1');
+        assert.deepEqual(got, { name: 'r1', settings, createdAt: 1000 });
+        (got!.settings as { tokens: { ttl: number } }).tokens.ttl = 1;
+        assert.equal(((await storage.realms.get('r1'))!.settings as { tokens: { ttl: number } }).tokens.ttl, 120, 'a returned record is a copy');
+        assert.equal(await storage.realms.delete('r1'), true);
+        assert.equal(await storage.realms.get('r1'), undefined);
+        assert.equal(await storage.realms.create({ name: 'r1', settings: {}, createdAt: 2000 }), true);
+        assert.deepEqual(await storage.realms.get('r1'), { name: 'r1', settings: {}, createdAt: 2000 });
+      });
+
+      it('realms: concurrent creates of one name: exactly one wins', async () => {
+        const got = await Promise.all([1, 2, 3, 4].map((i) => storage.realms.create({ name: 'race', settings: { tokens: { ttl: i * 60 } }, createdAt: i })));
+        assert.equal(got.filter(Boolean).length, 1);
+        assert.equal((await storage.realms.list()).length, 1);
+      });
+
       it('leases: one holder at a time until expiry; the holder renews', async () => {
         assert.equal(await storage.leases.acquire('job', 'i1', 1000, 10_000), true);
         assert.equal(await storage.leases.acquire('job', 'i2', 1000, 10_500), false);

@@ -394,6 +394,7 @@ export function runStorageContract(name: string, factory: StorageFactory): void 
     describe('change feed', () => {
       const clientChange: ChangeEvent = { realm: 'r1', kind: 'client', id: 'c1' };
       const keysChange: ChangeEvent = { realm: 'r2', kind: 'keys', id: '' };
+      const realmChange: ChangeEvent = { realm: 'r3', kind: 'realm', id: '' };
 
       it('delivers published events to a subscriber, in order', async () => {
         const received: ChangeEvent[] = [];
@@ -403,6 +404,19 @@ export function runStorageContract(name: string, factory: StorageFactory): void 
           await storage.changes.publish(keysChange);
           await waitFor(() => received.length >= 2, 'two events');
           assert.deepEqual(received, [clientChange, keysChange]);
+        } finally {
+          unsubscribe();
+        }
+      });
+
+      it("carries 'realm' events (a runtime realm created or deleted)", async () => {
+        const received: ChangeEvent[] = [];
+        const unsubscribe = storage.changes.subscribe((event) => received.push(event));
+        try {
+          await storage.changes.publish(realmChange);
+          await storage.changes.publish(clientChange);
+          await waitFor(() => received.length >= 2, 'two events');
+          assert.deepEqual(received, [realmChange, clientChange]);
         } finally {
           unsubscribe();
         }

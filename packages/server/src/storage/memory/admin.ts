@@ -123,6 +123,10 @@ export function memoryRealms(): RealmStore {
     async list() {
       return [...realms.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((r) => structuredClone(r));
     },
+    async get(name) {
+      const r = realms.get(name);
+      return r && structuredClone(r);
+    },
     async create(realm) {
       if (realms.has(realm.name)) return false;
       realms.set(realm.name, structuredClone(realm));

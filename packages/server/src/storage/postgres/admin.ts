@@ -135,6 +135,10 @@ export function postgresAdminStores(sql: Sql, run: Run, schema: string) {
       const rows = await run(sql<{ name: string; data: Record<string, unknown>; created_at: string }[]>`SELECT name, data, created_at FROM realms ORDER BY name`);
       return rows.map((r) => ({ name: r.name, settings: r.data, createdAt: Number(r.created_at) }));
     },
+    async get(name) {
+      const [r] = await run(sql<{ name: string; data: Record<string, unknown>; created_at: string }[]>`SELECT name, data, created_at FROM realms WHERE name = ${name}`);
+      return r && { name: r.name, settings: r.data, createdAt: Number(r.created_at) };
+    },
     async create(realm) {
       return (await run(sql`INSERT INTO realms (name, data, created_at) VALUES (${realm.name}, ${json(realm.settings)}, ${realm.createdAt}) ON CONFLICT DO NOTHING`)).count === 1;
     },

@@ -201,7 +201,7 @@ export function parseEnvelope(message: string): Envelope | undefined {
     const value = JSON.parse(message) as Partial<Envelope>;
     const { realm, kind, id, origin } = value;
     if (typeof realm !== 'string' || typeof id !== 'string' || typeof origin !== 'string') return undefined;
-    if (kind !== 'client' && kind !== 'keys') return undefined;
+    if (kind !== 'client' && kind !== 'keys' && kind !== 'realm') return undefined;
     return { realm, kind, id, origin };
   } catch {
     return undefined;

@@ -133,6 +133,10 @@ export function sqliteAdminStores(run: DbRun) {
       const rows = run((db) => db.prepare('SELECT name, data, created_at FROM realms ORDER BY name').all()) as Array<{ name: string; data: string; created_at: number }>;
       return rows.map((r): RealmRecord => ({ name: r.name, settings: JSON.parse(r.data) as Record<string, unknown>, createdAt: r.created_at }));
     },
+    async get(name) {
+      const r = run((db) => db.prepare('SELECT name, data, created_at FROM realms WHERE name = ?').get(name)) as { name: string; data: string; created_at: number } | undefined;
+      return r && { name: r.name, settings: JSON.parse(r.data) as Record<string, unknown>, createdAt: r.created_at };
+    },
     async create(realm) {
       return run((db) => db.prepare('INSERT INTO realms (name, data, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(realm.name, JSON.stringify(realm.settings), realm.createdAt).changes === 1);
     },
