@@ -15,6 +15,8 @@ export interface PreparedClient {
   keys: ClientKey[] | undefined;
   /** The HMAC key of a client_secret_jwt client. */
   hmacKey: Buffer | undefined;
+  /** The previous secret's HMAC key during a rotation's overlap (until record.previousSecretExpiresAt). */
+  previousHmacKey?: Buffer | undefined;
 }
 
 interface Entry {
@@ -85,6 +87,7 @@ export class ClientRegistry {
       record,
       keys: record.jwks ? importClientKeys(record.jwks.keys) : undefined,
       hmacKey: record.secretEncrypted ? this.#kek.decrypt(record.secretEncrypted, secretAad(realm, clientId)) : undefined,
+      previousHmacKey: record.previousSecretEncrypted ? this.#kek.decrypt(record.previousSecretEncrypted, secretAad(realm, clientId)) : undefined,
     };
   }
 }

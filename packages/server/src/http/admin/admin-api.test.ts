@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 import { startTestServer, type TestServer } from '../../../../../test/fixtures/server.ts';
 import { adminToken, createAdminClient } from '../../../../../test/fixtures/admin.ts';
-import { basic, form, generateTestKey } from '../../../../../test/fixtures/assertions.ts';
+import { assertionClaims, basic, form, generateTestKey, JWT_BEARER, signAssertion } from '../../../../../test/fixtures/assertions.ts';
 import { createPublicKey } from 'node:crypto';
 import { createServer } from 'node:http';
 import { createSqliteStorage } from '../../storage/sqlite/index.ts';
@@ -218,6 +218,29 @@ for (const backend of backends) {
       assert.equal((await tokenFor(t, 'svc-a', next)).statusCode, 401, 'grace 0: the previous secret stops at once');
       secret = now.json().client_secret;
       assert.equal((await call('POST', '/realms/default/clients/svc-a/secret/rotate', { grace_seconds: -1 })).statusCode, 400);
+    });
+
+    it('rotates a client_secret_jwt secret with overlap: assertions MACed with the previous secret work during the grace', async () => {
+      const created = await call('POST', '/realms/default/clients', { client_id: 'hs-1', token_endpoint_auth_method: 'client_secret_jwt', scope: 'read' });
+      assert.equal(created.statusCode, 201, created.body);
+      const old = created.json().client_secret as string;
+      const withMac = (key: string) =>
+        t.app.inject({
+          method: 'POST',
+          url: '/oauth2/token',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          payload: form({ grant_type: 'client_credentials', client_assertion_type: JWT_BEARER, client_assertion: signAssertion({ alg: 'HS256' }, assertionClaims('hs-1', t.issuer), key) }),
+        });
+      assert.equal((await withMac(old)).statusCode, 200);
+      const rotated = await call('POST', '/realms/default/clients/hs-1/secret/rotate', { grace_seconds: 3600 });
+      assert.equal(rotated.statusCode, 200, rotated.body);
+      const next = rotated.json().client_secret as string;
+      assert.equal((await withMac(next)).statusCode, 200, 'the new secret');
+      assert.equal((await withMac(old)).statusCode, 200, 'the previous secret within the grace');
+      assert.equal((await withMac('x'.repeat(43))).statusCode, 401, 'any other key');
+      await call('POST', '/realms/default/clients/hs-1/secret/rotate', { grace_seconds: 0 });
+      assert.equal((await withMac(next)).statusCode, 401, 'grace 0: the previous secret stops at once');
+      assert.equal((await withMac(old)).statusCode, 401);
     });
 
     it('revokes one token by jti, and every token of a client issued before now', async () => {
