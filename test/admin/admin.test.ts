@@ -361,6 +361,18 @@ for (const [backendName, makeBackend] of [['memory', memoryBackend], ['sqlite', 
         assert.equal(verified.ok, true);
         assert.ok(verified.anchor && verified.anchor.seq >= 1);
       });
+
+      it('audit.retention_days sets the retention', async () => {
+        const server = await start(baseConfig([], { audit: { retention_days: 7 } }));
+        await server.admin.createClient(ACTOR, 'default', { client_id: 'week-old', scope: 'read' });
+        clock.advance(8 * 86_400_000);
+        await server.admin.createClient(ACTOR, 'default', { client_id: 'fresh', scope: 'read' });
+        await server.purgeExpired();
+        const events = (await server.admin.listAudit(ACTOR)).events;
+        assert.ok(!events.some((e) => e.client_id === 'week-old'), 'older than 7 days: pruned');
+        assert.ok(events.some((e) => e.client_id === 'fresh'));
+        assert.equal((await server.admin.verifyAudit(ACTOR)).ok, true);
+      });
     });
 
     // ---- §5 recorded failures -------------------------------------------------------------------

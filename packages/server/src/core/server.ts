@@ -38,8 +38,6 @@ import { auditHash } from './admin/audit.ts';
 
 /** Who runs an admin method of AuthorizationServer called without an actor (local tools, tests). */
 export const LOCAL_ACTOR: Actor = Object.freeze({ id: 'local' });
-/** Default retention of the audit trail (days). */
-export const AUDIT_RETENTION_DAYS = 90;
 /** How often scheduled key rotation is checked (ms). */
 const ROTATION_CHECK_MS = 60_000;
 
@@ -558,7 +556,7 @@ export class AuthorizationServer {
     const now = this.clock.now();
     await this.storage.revocations.purgeExpired(now);
     await this.storage.replay.purgeExpired(now);
-    await this.admin.pruneAudit(SYSTEM_ACTOR, AUDIT_RETENTION_DAYS);
+    await this.admin.pruneAudit(SYSTEM_ACTOR, this.config.audit.retentionDays);
   }
 }
 

@@ -75,6 +75,7 @@ export const DEFAULTS = {
   /** Management listener (/metrics, /healthz, /readyz), loopback only by default. */
   managementListen: { host: '127.0.0.1', port: 9464 },
   metrics: { enabled: true, perClient: false },
+  audit: { retentionDays: 90 },
   /** Safety-net lifetime of cached clients; changes also arrive through the change feed. */
   clientCacheSeconds: 60,
 };

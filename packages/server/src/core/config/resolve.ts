@@ -107,6 +107,7 @@ export interface ResolvedConfig {
   /** Management listener (/metrics, /healthz, /readyz); undefined when turned off. */
   management: { listen: { host: string; port: number } | undefined };
   metrics: { enabled: boolean; perClient: boolean };
+  audit: { retentionDays: number };
 }
 
 export interface ConsoleSsoConfig {
@@ -223,6 +224,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     },
     management: { listen: ml === false ? undefined : { host: ml?.host ?? DEFAULTS.managementListen.host, port: ml?.port ?? DEFAULTS.managementListen.port } },
     metrics: { enabled: file.metrics?.enabled ?? DEFAULTS.metrics.enabled, perClient: file.metrics?.per_client ?? DEFAULTS.metrics.perClient },
+    audit: { retentionDays: file.audit?.retention_days ?? DEFAULTS.audit.retentionDays },
   };
   if (config.httpLimits.headersTimeoutMs > config.httpLimits.requestTimeoutMs) fail('http.headers_timeout_ms', 'must not exceed request_timeout_ms');
   if (config.jwksFetch.minCacheSeconds > config.jwksFetch.maxCacheSeconds) fail('jwks_fetch.min_cache', 'must not exceed max_cache');

@@ -190,6 +190,8 @@ export const configFileSchema = z.strictObject({
   }).optional(),
   /** Prometheus metrics; per-client labels are off by default (cardinality). */
   metrics: z.strictObject({ enabled: z.boolean().optional(), per_client: z.boolean().optional() }).optional(),
+  /** The audit trail: events older than retention_days are pruned behind an anchor. */
+  audit: z.strictObject({ retention_days: z.number().int().min(1).max(36500).optional() }).optional(),
 });
 export type ConfigFile = z.infer<typeof configFileSchema>;
 
