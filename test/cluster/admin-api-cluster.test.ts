@@ -2,11 +2,12 @@
  * The admin API on a three-instance cluster (PostgreSQL + Redis, one KEK): a change made through
  * one instance's API is visible through another's within a second, optimistic concurrency holds
  * across instances, a failure recorded on one is listed by another, and concurrent admin writes on
- * all three keep one valid audit chain.
+ * all three keep one valid audit chain. A console session signed in through one instance works on the
+ * others, and sign-out through one ends it on all at once.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { cliJson, closeAdmin, dropBackends, killAll, newKek, REDIS_URL, requireServers, runClientId, schemaUrl, sleep, startInstance, tempDir, tokenBasic, uniqueSchema, type Env, type Instance } from './helpers.ts';
+import { cliJson, closeAdmin, runCli, dropBackends, killAll, newKek, REDIS_URL, requireServers, runClientId, schemaUrl, sleep, startInstance, tempDir, tokenBasic, uniqueSchema, type Env, type Instance } from './helpers.ts';
 
 const ISSUER = 'https://tessera.admin-cluster.test';
 const PROPAGATION_MS = 1000;
@@ -134,6 +135,32 @@ describe('the admin API on a three-instance cluster', { timeout: 180_000 }, () =
     await within('realm delete B→A', async () => (await realmToken(A, id('rt'), s)) === 404);
     await within('realm delete B→C', async () => (await realmToken(C, id('rt'), s)) === 404);
     assert.equal((await api(A, 'DELETE', '/realms/default')).status, 409);
+  });
+
+  it('a console session signed in through A works on B and C (CSRF still required); signed out through B, A and C refuse it at once', async () => {
+    const login = await runCli(['console', 'login', '--user', 'lb@example.com', '--base-url', A.url], env);
+    assert.equal(login.code, 0, login.stderr);
+    const token = new URL(login.stdout.trim()).hash.slice(1);
+    const signIn = await fetch(`${A.url}/console/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) });
+    assert.equal(signIn.status, 201);
+    const cookie = (signIn.headers.get('set-cookie') ?? '').split(';')[0]!;
+    const { csrf } = (await signIn.json()) as { csrf: string };
+    const session = async (i: Instance) => (await fetch(`${i.url}/console/api/session`, { headers: { cookie } })).status;
+    for (const i of [B, C]) assert.equal(await session(i), 200, i.name);
+    // the one-time link was consumed on A: refused on B
+    assert.equal((await fetch(`${B.url}/console/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) })).status, 401);
+    const clients = (i: Instance) => fetch(`${i.url}/console/api/admin/realms/default/clients`, { headers: { cookie } });
+    assert.equal((await clients(C)).status, 200);
+    const disable = (i: Instance, headers: Record<string, string>) => fetch(`${i.url}/console/api/admin/realms/default/clients/${id('svc')}/disable`, { method: 'POST', headers: { cookie, ...headers } });
+    assert.equal((await disable(C, {})).status, 403, 'a change without the CSRF token');
+    assert.equal((await fetch(`${B.url}/console/api/session`, { method: 'DELETE', headers: { cookie } })).status, 403, 'sign-out without the CSRF token');
+    const out = await fetch(`${B.url}/console/api/session`, { method: 'DELETE', headers: { cookie, 'x-csrf-token': csrf } });
+    assert.equal(out.status, 204);
+    for (const i of [A, C]) {
+      assert.equal(await session(i), 401, i.name);
+      assert.equal((await clients(i)).status, 401, i.name);
+      assert.equal((await disable(i, { 'x-csrf-token': csrf })).status, 401, i.name);
+    }
   });
 
   it('concurrent admin writes through all three instances keep one valid audit chain', async () => {

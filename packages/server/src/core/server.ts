@@ -551,11 +551,12 @@ export class AuthorizationServer {
     if (cannotSign.length > 0) throw new Error(`realm ${cannotSign.join(', ')} has no signing key that can sign`);
   }
 
-  /** Removes expired revocations and replay entries. */
+  /** Removes expired revocations, replay entries and console sessions (past the absolute or the idle timeout). */
   async purgeExpired(): Promise<void> {
     const now = this.clock.now();
     await this.storage.revocations.purgeExpired(now);
     await this.storage.replay.purgeExpired(now);
+    await this.storage.consoleSessions.purgeExpired(now, now - this.config.console.idleTimeoutSeconds * 1000);
     await this.admin.pruneAudit(SYSTEM_ACTOR, this.config.audit.retentionDays);
   }
 }

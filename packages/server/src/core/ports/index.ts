@@ -267,6 +267,40 @@ export interface RealmStore {
   delete(name: string): Promise<boolean>;
 }
 
+/**
+ * A signed-in session of the web console. The session id is a bearer credential: only its hash is
+ * stored (idHash, SHA-256 of the id), never the id itself.
+ */
+export interface ConsoleSessionRecord {
+  /** SHA-256 of the session id (base64url). */
+  idHash: string;
+  /** Who signed in (the one-time link's user, or the SSO display name). */
+  subject: string;
+  /** The admin scopes of the session (space separated). */
+  scope: string;
+  /** Sign-in (ms). */
+  createdAt: number;
+  /** Last use (ms); the idle timeout counts from it. */
+  lastSeen: number;
+  /** createdAt + the absolute timeout (ms): refused from this instant, and purged after it. */
+  expiresAt: number;
+}
+
+/** Console sessions shared by every instance of a cluster (issue 10): sign-out on one ends the session on all. */
+export interface ConsoleSessionStore {
+  create(session: ConsoleSessionRecord): Promise<void>;
+  /**
+   * Atomically (also across processes): when the session exists, `now` is before its expiresAt and
+   * `now - lastSeen` is at most `idleMs`, moves lastSeen to now (never back) and resolves the session as updated;
+   * otherwise resolves undefined, and deletes it when it exists but has timed out.
+   */
+  touch(idHash: string, now: number, idleMs: number): Promise<ConsoleSessionRecord | undefined>;
+  /** Ends a session; resolves whether one was deleted. */
+  delete(idHash: string): Promise<boolean>;
+  /** Removes sessions whose expiresAt is before `now` or whose lastSeen is before `idleBefore`; resolves the number removed. */
+  purgeExpired(now: number, idleBefore?: number): Promise<number>;
+}
+
 /** Cluster-wide leases, so that a scheduled job runs on one instance. */
 export interface LeaseStore {
   /**
@@ -311,6 +345,7 @@ export interface Storage {
   readonly failures: FailureStore;
   readonly realms: RealmStore;
   readonly leases: LeaseStore;
+  readonly consoleSessions: ConsoleSessionStore;
   /** A RateLimiter shared by every instance, when the backend has one (PostgreSQL with Redis). */
   readonly limiter?: RateLimiter;
   /** Applies pending migrations; safe to call from several processes at once. */

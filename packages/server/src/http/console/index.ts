@@ -1,12 +1,13 @@
 /**
  * The web console under /console: static assets (precompressed, strict CSP, no inline script),
- * sign-in by a one-time link (`tessera console login`), sessions held by this process (HttpOnly,
- * SameSite=Strict cookie, idle and absolute timeouts), CSRF token on every change, and a
+ * sign-in by a one-time link (`tessera console login`), sessions in the shared storage so that every
+ * instance of a cluster knows them (HttpOnly, SameSite=Strict cookie; only the id's hash is stored;
+ * idle and absolute timeouts; sign-out ends a session everywhere), CSRF token on every change, and a
  * backend-for-frontend under /console/api/admin/* that forwards to the admin API (/admin/v1) with a
  * short-lived admin token minted for the session. No admin token ever reaches the browser.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AuthorizationServer } from '../../core/server.ts';
@@ -45,14 +46,25 @@ export interface ConsoleOptions {
   absoluteTimeoutSeconds?: number;
 }
 
+/** A live session as a request sees it (the stored record holds neither the id nor the CSRF token). */
 interface Session {
-  id: string;
+  idHash: string;
   csrf: string;
   subject: string;
   scope: string;
-  createdAt: number;
-  lastSeen: number;
-  token?: { value: string; exp: number };
+}
+
+/** What the store keeps for a session id: its SHA-256 (the id is a bearer credential). */
+export function sessionIdHash(id: string): string {
+  return createHash('sha256').update(id).digest('base64url');
+}
+
+/**
+ * The session's CSRF token, derived from the session id (HMAC keyed by the id): the same on every
+ * instance, never stored, and not computable from the stored hash.
+ */
+export function sessionCsrf(id: string): string {
+  return createHmac('sha256', Buffer.from(id, 'base64url')).update('tessera console csrf').digest('base64url');
 }
 
 export function consoleAudience(issuer: string): string {
@@ -111,7 +123,9 @@ export async function consolePlugin(app: FastifyInstance, opts: ConsoleOptions):
   if (ssoConfig) for (const sc of ssoConfig.adminScope.split(' ')) if (!ALL_ADMIN_SCOPES.includes(sc) && !sc.startsWith('tessera:realm:')) throw new TypeError(`config console.sso.admin_scope: unknown admin scope ${sc}`);
   const sso = ssoConfig ? new ConsoleSso(ssoConfig, () => server.clock.now()) : undefined;
   const secure = server.config.issuer.startsWith('https:');
-  const sessions = new Map<string, Session>();
+  const sessions = server.storage.consoleSessions;
+  /** Admin tokens minted by this instance, per session (by id hash); a cache only, dropped at sign-out. */
+  const adminTokens = new Map<string, { value: string; exp: number }>();
   const adminRealm = server.config.admin.realm;
 
   app.removeAllContentTypeParsers();
@@ -155,18 +169,17 @@ export async function consolePlugin(app: FastifyInstance, opts: ConsoleOptions):
     return reply.send(a.plain);
   };
 
-  const sessionOf = (request: FastifyRequest): Session | undefined => {
+  /** The request's session, if its cookie names a live one (refreshing its idle timeout on every instance). */
+  const sessionOf = async (request: FastifyRequest): Promise<Session | undefined> => {
     const id = parseCookies(request.headers.cookie).get(COOKIE);
-    if (!id) return undefined;
-    const s = sessions.get(id);
-    if (!s) return undefined;
-    const now = server.clock.now();
-    if (now - s.lastSeen > idleMs || now - s.createdAt > absoluteMs) {
-      sessions.delete(id);
+    if (!id || !/^[\w-]{43}$/.test(id)) return undefined;
+    const idHash = sessionIdHash(id);
+    const stored = await sessions.touch(idHash, server.clock.now(), idleMs);
+    if (!stored) {
+      adminTokens.delete(idHash);
       return undefined;
     }
-    s.lastSeen = now;
-    return s;
+    return { idHash, csrf: sessionCsrf(id), subject: stored.subject, scope: stored.scope };
   };
   const cookie = (value: string, maxAge: number) => `${COOKIE}=${value}; Path=${CONSOLE_PREFIX}; HttpOnly; SameSite=Strict; Max-Age=${maxAge}${secure ? '; Secure' : ''}`;
 
@@ -193,7 +206,8 @@ export async function consolePlugin(app: FastifyInstance, opts: ConsoleOptions):
 
   async function adminTokenFor(s: Session): Promise<string> {
     const now = Math.floor(server.clock.now() / 1000);
-    if (s.token && s.token.exp - 30 > now) return s.token.value;
+    const cached = adminTokens.get(s.idHash);
+    if (cached && cached.exp - 30 > now) return cached.value;
     const realm = server.realm(adminRealm)!;
     const minted = await mintAccessToken(server.keys, adminRealm, {
       issuer: realm.issuer,
@@ -204,7 +218,8 @@ export async function consolePlugin(app: FastifyInstance, opts: ConsoleOptions):
       now,
       extraClaims: { console_user: s.subject },
     });
-    s.token = { value: minted.token, exp: minted.claims.exp };
+    for (const [key, t] of adminTokens) if (t.exp - 30 <= now) adminTokens.delete(key);
+    adminTokens.set(s.idHash, { value: minted.token, exp: minted.claims.exp });
     return minted.token;
   }
 
@@ -212,9 +227,10 @@ export async function consolePlugin(app: FastifyInstance, opts: ConsoleOptions):
   async function openSession(request: FastifyRequest, reply: FastifyReply, subject: string, scope: string, via: 'link' | 'sso', extra: Record<string, unknown> = {}): Promise<Session> {
     await ensureConsoleClient();
     const now = server.clock.now();
-    const s: Session = { id: randomBytes(32).toString('base64url'), csrf: randomBytes(32).toString('base64url'), subject, scope, createdAt: now, lastSeen: now };
-    sessions.set(s.id, s);
-    reply.header('set-cookie', cookie(s.id, Math.floor(absoluteMs / 1000)));
+    const id = randomBytes(32).toString('base64url');
+    const s: Session = { idHash: sessionIdHash(id), csrf: sessionCsrf(id), subject, scope };
+    await sessions.create({ idHash: s.idHash, subject, scope, createdAt: now, lastSeen: now, expiresAt: now + absoluteMs });
+    reply.header('set-cookie', cookie(id, Math.floor(absoluteMs / 1000)));
     await server.admin
       .recordEvent({ id: `${CONSOLE_CLIENT_ID}:${subject.slice(0, 200)}`, source: request.ip, requestId: request.id }, 'console.sign_in', null, null, { via, scope, ...extra })
       .catch((err: unknown) => request.log.warn({ reqId: request.id, err: String(err) }, 'audit write failed'));
@@ -288,7 +304,7 @@ export async function consolePlugin(app: FastifyInstance, opts: ConsoleOptions):
   });
 
   app.get('/api/session', async (request, reply) => {
-    const s = sessionOf(request);
+    const s = await sessionOf(request);
     if (!s) return problem(reply, 401, 'Unauthorized', 'not signed in');
     return reply.header('cache-control', 'no-store').send(sessionBody(s));
   });
@@ -299,9 +315,13 @@ export async function consolePlugin(app: FastifyInstance, opts: ConsoleOptions):
   };
 
   app.delete('/api/session', async (request, reply) => {
-    const s = sessionOf(request);
+    const s = await sessionOf(request);
     if (s && !checkCsrf(request, s)) return problem(reply, 403, 'Forbidden', 'missing or wrong CSRF token');
-    if (s) sessions.delete(s.id);
+    if (s) {
+      // Deleted from the shared store: refused on every instance from now on.
+      await sessions.delete(s.idHash);
+      adminTokens.delete(s.idHash);
+    }
     return reply.code(204).header('set-cookie', cookie('', 0)).send();
   });
 
@@ -310,7 +330,7 @@ export async function consolePlugin(app: FastifyInstance, opts: ConsoleOptions):
     method: ['GET', 'POST', 'PATCH', 'DELETE'],
     url: '/api/admin/*',
     handler: async (request, reply) => {
-      const s = sessionOf(request);
+      const s = await sessionOf(request);
       if (!s) return problem(reply, 401, 'Unauthorized', 'not signed in');
       if (request.method !== 'GET' && !checkCsrf(request, s)) return problem(reply, 403, 'Forbidden', 'missing or wrong CSRF token');
       const rest = (request.params as { '*': string })['*'];

@@ -1,12 +1,13 @@
 /**
  * The administration part of the storage contract (issue 9): client compare-and-set and
- * tombstones, the audit chain, recorded failures, runtime realms and leases. Run by
+ * tombstones, the audit chain, recorded failures, runtime realms and leases; and console sessions
+ * (issue 10). Run by
  * runStorageContract for every adapter.
  */
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { AUDIT_GENESIS_HASH, type AuditEventRecord, type AuditEventInput, type AuditStore, type AuthFailureRecord, type ClientRecord, type Storage } from '../../core/ports/index.ts';
+import { AUDIT_GENESIS_HASH, type AuditEventRecord, type AuditEventInput, type AuditStore, type AuthFailureRecord, type ClientRecord, type ConsoleSessionRecord, type Storage } from '../../core/ports/index.ts';
 import type { StorageFactory } from './index.ts';
 
 /**
@@ -226,6 +227,67 @@ export function runAdminStorageContract(name: string, factory: StorageFactory): 
       it('concurrent acquires of a free lease: exactly one holder', async () => {
         const got = await Promise.all(['a', 'b', 'c', 'd'].map((h) => storage.leases.acquire('race', h, 60_000, 1000)));
         assert.equal(got.filter(Boolean).length, 1);
+      });
+    });
+
+    describe('console sessions', () => {
+      const T0 = 1_700_000_000_000;
+      const session = (idHash: string, changes: Partial<ConsoleSessionRecord> = {}): ConsoleSessionRecord => ({
+        idHash,
+        subject: 'alice@example.com',
+        scope: 'tessera:clients:read tessera:audit:read',
+        createdAt: T0,
+        lastSeen: T0,
+        expiresAt: T0 + 3600_000,
+        ...changes,
+      });
+
+      it('touch resolves a live session (a copy) and moves lastSeen forward, never back', async () => {
+        assert.equal(await storage.consoleSessions.touch('none', T0, 600_000), undefined);
+        await storage.consoleSessions.create(session('h1'));
+        const got = await storage.consoleSessions.touch('h1', T0 + 1000, 600_000);
+        assert.deepEqual(got, session('h1', { lastSeen: T0 + 1000 }));
+        got!.scope = 'mutated';
+        const again = await storage.consoleSessions.touch('h1', T0 + 500, 600_000);
+        assert.equal(again?.scope, 'tessera:clients:read tessera:audit:read', 'a returned record is a copy');
+        assert.equal(again?.lastSeen, T0 + 1000, 'an instance with an earlier clock does not move lastSeen back');
+      });
+
+      it('idle timeout: refused (and deleted) once unused longer than idleMs; each use restarts it', async () => {
+        await storage.consoleSessions.create(session('idle'));
+        assert.ok(await storage.consoleSessions.touch('idle', T0 + 600_000, 600_000), 'exactly idleMs unused is still live');
+        assert.ok(await storage.consoleSessions.touch('idle', T0 + 1_100_000, 600_000));
+        assert.equal(await storage.consoleSessions.touch('idle', T0 + 1_700_001, 600_000), undefined);
+        assert.equal(await storage.consoleSessions.delete('idle'), false, 'a timed-out session is deleted by the touch that refused it');
+      });
+
+      it('absolute timeout: refused from expiresAt however busy', async () => {
+        await storage.consoleSessions.create(session('old', { expiresAt: T0 + 2000 }));
+        assert.ok(await storage.consoleSessions.touch('old', T0 + 1000, 600_000));
+        assert.ok(await storage.consoleSessions.touch('old', T0 + 1999, 600_000));
+        assert.equal(await storage.consoleSessions.touch('old', T0 + 2000, 600_000), undefined);
+        assert.equal(await storage.consoleSessions.touch('old', T0 + 1999, 600_000), undefined, 'gone for good');
+      });
+
+      it('delete ends a session at once; the others stay', async () => {
+        await storage.consoleSessions.create(session('a'));
+        await storage.consoleSessions.create(session('b', { subject: 'bob@example.com' }));
+        assert.equal(await storage.consoleSessions.delete('a'), true);
+        assert.equal(await storage.consoleSessions.delete('a'), false);
+        assert.equal(await storage.consoleSessions.touch('a', T0 + 1, 600_000), undefined);
+        assert.equal((await storage.consoleSessions.touch('b', T0 + 1, 600_000))?.subject, 'bob@example.com');
+      });
+
+      it('purgeExpired removes sessions past expiresAt or idle since before idleBefore, and only those', async () => {
+        await storage.consoleSessions.create(session('expired', { expiresAt: T0 + 1000 }));
+        await storage.consoleSessions.create(session('idle', { lastSeen: T0 }));
+        await storage.consoleSessions.create(session('live', { lastSeen: T0 + 5000 }));
+        assert.equal(await storage.consoleSessions.purgeExpired(T0 + 2000, T0 + 1000), 2);
+        assert.equal(await storage.consoleSessions.purgeExpired(T0 + 2000, T0 + 1000), 0);
+        assert.equal(await storage.consoleSessions.delete('expired'), false);
+        assert.equal(await storage.consoleSessions.delete('idle'), false);
+        assert.ok(await storage.consoleSessions.touch('live', T0 + 6000, 600_000));
+        assert.equal(await storage.consoleSessions.purgeExpired(T0 + 2000), 0, 'without idleBefore only expiresAt counts');
       });
     });
   });

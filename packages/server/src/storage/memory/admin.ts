@@ -1,12 +1,14 @@
 /**
  * In-memory twins of the administration stores (audit trail, recorded failures, runtime realms,
- * leases, client tombstones): the reference behaviour the contract suite holds every adapter to.
+ * leases, client tombstones, console sessions): the reference behaviour the contract suite holds every adapter to.
  */
 import type {
   AuditEventRecord,
   AuditListOptions,
   AuditStore,
   AuthFailureRecord,
+  ConsoleSessionRecord,
+  ConsoleSessionStore,
   FailureStore,
   LeaseStore,
   RealmRecord,
@@ -146,6 +148,44 @@ export function memoryLeases(): LeaseStore {
       if (current && current.holder !== holder && current.expiresAt > now) return false;
       leases.set(name, { holder, expiresAt: now + ttlMs });
       return true;
+    },
+  };
+}
+
+/** Is a stored console session still usable at `now` (shared by the adapters that check in memory). */
+export function consoleSessionLive(s: ConsoleSessionRecord, now: number, idleMs: number): boolean {
+  return now < s.expiresAt && now - s.lastSeen <= idleMs;
+}
+
+export function memoryConsoleSessions(): ConsoleSessionStore {
+  const sessions = new Map<string, ConsoleSessionRecord>();
+  return {
+    async create(session) {
+      sessions.set(session.idHash, structuredClone(session));
+    },
+    // No await: the check and the update happen in one synchronous step, hence atomically.
+    async touch(idHash, now, idleMs) {
+      const s = sessions.get(idHash);
+      if (!s) return undefined;
+      if (!consoleSessionLive(s, now, idleMs)) {
+        sessions.delete(idHash);
+        return undefined;
+      }
+      s.lastSeen = Math.max(s.lastSeen, now);
+      return structuredClone(s);
+    },
+    async delete(idHash) {
+      return sessions.delete(idHash);
+    },
+    async purgeExpired(now, idleBefore) {
+      let n = 0;
+      for (const [id, s] of sessions) {
+        if (s.expiresAt < now || (idleBefore !== undefined && s.lastSeen < idleBefore)) {
+          sessions.delete(id);
+          n++;
+        }
+      }
+      return n;
     },
   };
 }

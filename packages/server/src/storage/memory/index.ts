@@ -14,7 +14,7 @@ import type {
   SigningKeyStore,
   Storage,
 } from '../../core/ports/index.ts';
-import { memoryAudit, memoryFailures, memoryLeases, memoryRealms } from './admin.ts';
+import { memoryAudit, memoryFailures, memoryConsoleSessions, memoryLeases, memoryRealms } from './admin.ts';
 
 type Listener = (event: ChangeEvent) => void;
 
@@ -257,6 +257,7 @@ export function createMemoryStorage(): Storage {
     failures: memoryFailures(),
     realms: memoryRealms(),
     leases: memoryLeases(),
+    consoleSessions: memoryConsoleSessions(),
     async migrate() {},
     async ping() {},
     async close() {

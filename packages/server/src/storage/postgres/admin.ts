@@ -1,6 +1,6 @@
 /**
  * PostgreSQL administration stores (migration 002): audit trail, recorded failures, runtime
- * realms, leases, client compare-and-set and tombstones. Audit appends take a transaction-scoped
+ * realms, leases, client compare-and-set and tombstones; console sessions (migration 004). Audit appends take a transaction-scoped
  * advisory lock, so concurrent writers on every instance extend one chain.
  */
 import type postgres from 'postgres';
@@ -9,6 +9,8 @@ import type {
   AuditStore,
   AuthFailureRecord,
   ClientRecord,
+  ConsoleSessionRecord,
+  ConsoleSessionStore,
   FailureStore,
   LeaseStore,
   RealmStore,
@@ -180,5 +182,35 @@ export function postgresAdminStores(sql: Sql, run: Run, schema: string) {
     },
   };
 
-  return { audit, failures, realms, leases, clientExtras };
+  type SessionRow = { id_hash: string; subject: string; scope: string; created_at: string; last_seen: string; expires_at: string };
+  const sessionFromRow = (r: SessionRow): ConsoleSessionRecord => ({
+    idHash: r.id_hash,
+    subject: r.subject,
+    scope: r.scope,
+    createdAt: Number(r.created_at),
+    lastSeen: Number(r.last_seen),
+    expiresAt: Number(r.expires_at),
+  });
+  const consoleSessions: ConsoleSessionStore = {
+    async create(s) {
+      await run(sql`INSERT INTO console_sessions (id_hash, subject, scope, created_at, last_seen, expires_at)
+        VALUES (${s.idHash}, ${s.subject}, ${s.scope}, ${s.createdAt}, ${s.lastSeen}, ${s.expiresAt})`);
+    },
+    async touch(idHash, now, idleMs) {
+      // One statement: the check and the update are atomic across instances.
+      const [row] = await run(sql<SessionRow[]>`UPDATE console_sessions SET last_seen = GREATEST(last_seen, ${now})
+        WHERE id_hash = ${idHash} AND ${now} < expires_at AND ${now} - last_seen <= ${idleMs} RETURNING *`);
+      if (row) return sessionFromRow(row);
+      await run(sql`DELETE FROM console_sessions WHERE id_hash = ${idHash}`);
+      return undefined;
+    },
+    async delete(idHash) {
+      return (await run(sql`DELETE FROM console_sessions WHERE id_hash = ${idHash}`)).count === 1;
+    },
+    async purgeExpired(now, idleBefore) {
+      return (await run(sql`DELETE FROM console_sessions WHERE expires_at < ${now} OR last_seen < ${idleBefore ?? -1}`)).count;
+    },
+  };
+
+  return { audit, failures, realms, leases, clientExtras, consoleSessions };
 }

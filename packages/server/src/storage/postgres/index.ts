@@ -481,6 +481,7 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
     failures: admin.failures,
     realms: admin.realms,
     leases: admin.leases,
+    consoleSessions: admin.consoleSessions,
     keys: postgresKeys(sql, run),
     revocations: postgresRevocations(sql, run),
     replay: redisReplay ?? postgresReplay(sql, run),

@@ -1,6 +1,6 @@
 /**
  * SQLite administration stores (migration 002): audit trail, recorded failures, runtime realms,
- * leases, client compare-and-set and tombstones. better-sqlite3 is synchronous, so a transaction
+ * leases, client compare-and-set and tombstones; console sessions (migration 004). better-sqlite3 is synchronous, so a transaction
  * taken with BEGIN IMMEDIATE serialises writers across processes sharing the file.
  */
 import type Database from 'better-sqlite3';
@@ -9,6 +9,8 @@ import type {
   AuditStore,
   AuthFailureRecord,
   ClientRecord,
+  ConsoleSessionRecord,
+  ConsoleSessionStore,
   FailureStore,
   LeaseStore,
   RealmRecord,
@@ -187,5 +189,34 @@ export function sqliteAdminStores(run: DbRun) {
     },
   };
 
-  return { audit, failures, realms, leases, clientExtras };
+  type SessionRow = { id_hash: string; subject: string; scope: string; created_at: number; last_seen: number; expires_at: number };
+  const sessionFromRow = (r: SessionRow): ConsoleSessionRecord => ({ idHash: r.id_hash, subject: r.subject, scope: r.scope, createdAt: r.created_at, lastSeen: r.last_seen, expiresAt: r.expires_at });
+  const consoleSessions: ConsoleSessionStore = {
+    async create(s) {
+      run((db) =>
+        db
+          .prepare('INSERT INTO console_sessions (id_hash, subject, scope, created_at, last_seen, expires_at) VALUES (?, ?, ?, ?, ?, ?)')
+          .run(s.idHash, s.subject, s.scope, s.createdAt, s.lastSeen, s.expiresAt),
+      );
+    },
+    async touch(idHash, now, idleMs) {
+      // One statement: the check and the update are atomic across processes sharing the file.
+      const row = run((db) =>
+        db
+          .prepare('UPDATE console_sessions SET last_seen = MAX(last_seen, ?) WHERE id_hash = ? AND ? < expires_at AND ? - last_seen <= ? RETURNING *')
+          .get(now, idHash, now, now, idleMs),
+      ) as SessionRow | undefined;
+      if (row) return sessionFromRow(row);
+      run((db) => db.prepare('DELETE FROM console_sessions WHERE id_hash = ?').run(idHash));
+      return undefined;
+    },
+    async delete(idHash) {
+      return run((db) => db.prepare('DELETE FROM console_sessions WHERE id_hash = ?').run(idHash).changes === 1);
+    },
+    async purgeExpired(now, idleBefore) {
+      return run((db) => db.prepare('DELETE FROM console_sessions WHERE expires_at < ? OR last_seen < ?').run(now, idleBefore ?? -1).changes);
+    },
+  };
+
+  return { audit, failures, realms, leases, clientExtras, consoleSessions };
 }

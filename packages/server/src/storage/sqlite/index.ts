@@ -465,6 +465,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     failures: admin.failures,
     realms: admin.realms,
     leases: admin.leases,
+    consoleSessions: admin.consoleSessions,
     keys: sqliteKeys(run),
     revocations: sqliteRevocations(run),
     replay: sqliteReplay(replayRun),
