@@ -43,8 +43,15 @@ async function build(withMetrics: boolean) {
   return { app, server };
 }
 
-const basicReq = { method: 'POST' as const, url: '/oauth2/token', headers: { authorization: basic('svc', SECRET), 'content-type': 'application/x-www-form-urlencoded' }, payload: form({ grant_type: 'client_credentials' }) };
-function jwtReqs(n: number) {
+interface Req {
+  method: 'POST';
+  url: string;
+  headers: Record<string, string>;
+  payload: string;
+}
+
+const basicReq: Req = { method: 'POST' as const, url: '/oauth2/token', headers: { authorization: basic('svc', SECRET), 'content-type': 'application/x-www-form-urlencoded' }, payload: form({ grant_type: 'client_credentials' }) };
+function jwtReqs(n: number): Req[] {
   return Array.from({ length: n }, () => ({
     method: 'POST' as const,
     url: '/oauth2/token',
@@ -53,7 +60,7 @@ function jwtReqs(n: number) {
   }));
 }
 
-async function cpuPerRequest(app: Awaited<ReturnType<typeof build>>['app'], reqs: Array<Parameters<typeof app.inject>[0]>): Promise<number> {
+async function cpuPerRequest(app: Awaited<ReturnType<typeof build>>['app'], reqs: Req[]): Promise<number> {
   const start = process.cpuUsage();
   for (let i = 0; i < reqs.length; i += 32) {
     const batch = await Promise.all(reqs.slice(i, i + 32).map((r) => app.inject(r)));
@@ -66,7 +73,11 @@ async function cpuPerRequest(app: Awaited<ReturnType<typeof build>>['app'], reqs
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const off = await build(false);
 const on = await build(true);
-for (const [name, make] of [['client_secret_basic', () => Array.from({ length: perRound }, () => basicReq)], ['private_key_jwt ES256', () => jwtReqs(perRound)]] as const) {
+const scenarios: Array<[string, () => Req[]]> = [
+  ['client_secret_basic', () => Array.from({ length: perRound }, () => basicReq)],
+  ['private_key_jwt ES256', () => jwtReqs(perRound)],
+];
+for (const [name, make] of scenarios) {
   await cpuPerRequest(on.app, make()); // warm-up
   await cpuPerRequest(off.app, make());
   const a: number[] = [];

@@ -11,7 +11,10 @@ import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { createServer } from 'node:net';
 import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+import { randomBytes } from 'node:crypto';
 import { startTestServer, type TestServer } from '../fixtures/server.ts';
+import { createMemoryStorage } from '../../packages/server/src/storage/memory/index.ts';
+import { createKek } from '../../packages/server/src/core/crypto/kek.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -34,6 +37,10 @@ const GROUPS: Record<string, string[]> = { alice: ['tessera-operators', 'staff']
 
 describe('console single sign-on with an OpenID Provider (chromium, oidc-provider)', { skip: existsSync(CHROMIUM) ? false : `no chromium at ${CHROMIUM}` }, () => {
   let t: TestServer;
+  // Two instances of one cluster (shared storage and key-encryption key): the sign-in starts on
+  // `starter`, and the provider redirects to `finisher`, as a load balancer may route it.
+  let starter: TestServer;
+  let finisher: TestServer;
   let op: Server;
   let browser: Browser;
   const contexts: BrowserContext[] = [];
@@ -41,12 +48,13 @@ describe('console single sign-on with an OpenID Provider (chromium, oidc-provide
   before(async () => {
     const b = spawnSync(process.execPath, [`${root}packages/server/console-ui/build.mjs`], { stdio: 'inherit' });
     assert.equal(b.status, 0);
-    const [opPort, port] = [await freePort(), await freePort()];
+    const [opPort, port, starterPort, finisherPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
     const opIssuer = `http://127.0.0.1:${opPort}`;
     const consoleUrl = `http://127.0.0.1:${port}`;
+    const clusterCallback = `http://127.0.0.1:${finisherPort}/console/sso/callback`;
     const Provider = await loadProvider();
     const provider = new Provider(opIssuer, {
-      clients: [{ client_id: 'tessera-console', client_secret: 'a-long-sso-client-secret-for-the-test', redirect_uris: [`${consoleUrl}/console/sso/callback`], grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic' }],
+      clients: [{ client_id: 'tessera-console', client_secret: 'a-long-sso-client-secret-for-the-test', redirect_uris: [`${consoleUrl}/console/sso/callback`, clusterCallback], grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic' }],
       pkce: { required: () => true },
       claims: { openid: ['sub'], email: ['email'], profile: ['name', 'groups'] },
       findAccount: async (_ctx: unknown, id: string) => ({ accountId: id, claims: async () => ({ sub: id, email: `${id}@example.com`, name: id, groups: GROUPS[id] ?? [] }) }),
@@ -70,12 +78,21 @@ describe('console single sign-on with an OpenID Provider (chromium, oidc-provide
         },
       },
     });
+    const shared = { storage: createMemoryStorage(), kek: createKek(randomBytes(32)) };
+    const clusterConfig = {
+      realms: [{ name: 'default' }],
+      console: { sso: { issuer: opIssuer, client_id: 'tessera-console', client_secret: 'a-long-sso-client-secret-for-the-test', redirect_uri: clusterCallback, allowed_subjects: ['carol'] } },
+    };
+    starter = await startTestServer({ port: starterPort, ...shared, config: clusterConfig });
+    finisher = await startTestServer({ port: finisherPort, ...shared, config: clusterConfig });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
   });
   after(async () => {
     for (const c of contexts) await c.close().catch(() => undefined);
     await browser?.close();
     await t?.close();
+    await starter?.close();
+    await finisher?.close();
     await new Promise<void>((r) => (op ? op.close(() => r()) : r()));
     op?.closeAllConnections?.();
   });
@@ -134,5 +151,36 @@ describe('console single sign-on with an OpenID Provider (chromium, oidc-provide
     assert.equal(res.status, 303);
     assert.match(res.headers.get('location') ?? '', /sso_error=failed/);
     assert.doesNotMatch(res.headers.get('set-cookie') ?? '', /tessera_console=[^;]/);
+  });
+
+  it('behind a load balancer: a sign-in started on one instance finishes on another, and its callback cannot be used again on any', async () => {
+    const context = await browser.newContext();
+    contexts.push(context);
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    let callback: { url: string; cookie: string } | undefined;
+    const seen: Array<Promise<void>> = [];
+    page.on('request', (req) => {
+      if (!req.url().startsWith(`${finisher.url}/console/sso/callback`)) return;
+      seen.push(req.allHeaders().then((h) => void (callback = { url: req.url(), cookie: h['cookie'] ?? '' })));
+    });
+    await page.goto(`${starter.url}/console/sso/start`);
+    await page.locator('input[name="login"]').fill('carol');
+    await page.locator('input[name="password"]').fill('any password');
+    await page.getByRole('button', { name: 'Sign-in' }).click();
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('heading', { name: 'Applications' }).waitFor();
+    assert.equal(new URL(page.url()).origin, finisher.url, 'signed in on the instance the provider redirected to');
+    await Promise.all(seen);
+    assert.ok(callback && /tessera_console_sso=v1\./.test(callback.cookie), 'the attempt travelled sealed in its cookie');
+    // The same callback (code, state and transaction cookie) replayed on the instance that started it.
+    const again = await fetch(callback.url.replace(finisher.url, starter.url), { redirect: 'manual', headers: { cookie: callback.cookie } });
+    assert.equal(again.status, 303);
+    assert.match(again.headers.get('location') ?? '', /sso_error=failed/);
+    assert.doesNotMatch(again.headers.get('set-cookie') ?? '', /tessera_console=[^;]/);
+    // An altered transaction cookie is refused too.
+    const altered = callback.cookie.replace(/(tessera_console_sso=v1\.)(.)/, (_m, p: string, c: string) => p + (c === 'A' ? 'B' : 'A'));
+    const forged = await fetch(callback.url, { redirect: 'manual', headers: { cookie: altered } });
+    assert.match(forged.headers.get('location') ?? '', /sso_error=failed/);
   });
 });

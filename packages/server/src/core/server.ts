@@ -415,6 +415,23 @@ export class AuthorizationServer {
     });
   }
 
+  /**
+   * Seals a short-lived value the browser carries for the server (AES-256-GCM under the KEK, bound
+   * to `purpose`): any instance of the cluster can open it, nobody else can read or alter it.
+   */
+  seal(purpose: string, value: string): string {
+    return this.#kek.encrypt(Buffer.from(value, 'utf8'), `tessera seal:${purpose}`);
+  }
+
+  /** Opens what seal() made for the same purpose; undefined when altered, foreign or malformed. */
+  unseal(purpose: string, sealed: string): string | undefined {
+    try {
+      return this.#kek.decrypt(sealed, `tessera seal:${purpose}`).toString('utf8');
+    } catch {
+      return undefined;
+    }
+  }
+
   jwks(realm: string): JwkSet {
     return this.keys.jwks(realm);
   }

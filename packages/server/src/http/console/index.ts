@@ -17,6 +17,8 @@ import { adminAudience, ALL_ADMIN_SCOPES } from '../admin/auth.ts';
 import { ConsoleSso, SSO_TX_TTL_MS, SsoRefused } from './sso.ts';
 
 export const CONSOLE_PREFIX = '/console';
+/** The replay-store name under which SSO sign-in attempts are used once (not a client). */
+const SSO_TX_CLIENT_ID = 'tessera-console-sso';
 /** The admin-realm client the console's admin tokens are issued to (created on first sign-in). */
 export const CONSOLE_CLIENT_ID = 'tessera-console';
 /** The client id named in one-time sign-in links (no such client is registered). */
@@ -121,7 +123,13 @@ export async function consolePlugin(app: FastifyInstance, opts: ConsoleOptions):
   const absoluteMs = (opts.absoluteTimeoutSeconds ?? server.config.console.absoluteTimeoutSeconds) * 1000;
   const ssoConfig = server.config.console.sso;
   if (ssoConfig) for (const sc of ssoConfig.adminScope.split(' ')) if (!ALL_ADMIN_SCOPES.includes(sc) && !sc.startsWith('tessera:realm:')) throw new TypeError(`config console.sso.admin_scope: unknown admin scope ${sc}`);
-  const sso = ssoConfig ? new ConsoleSso(ssoConfig, () => server.clock.now()) : undefined;
+  const sso = ssoConfig
+    ? new ConsoleSso(ssoConfig, () => server.clock.now(), {
+        seal: (purpose, value) => server.seal(purpose, value),
+        unseal: (purpose, sealed) => server.unseal(purpose, sealed),
+        useOnce: (id, expiresAt) => server.storage.replay.consume(server.config.admin.realm, SSO_TX_CLIENT_ID, id, expiresAt + 60_000),
+      })
+    : undefined;
   const secure = server.config.issuer.startsWith('https:');
   const sessions = server.storage.consoleSessions;
   /** Admin tokens minted by this instance, per session (by id hash); a cache only, dropped at sign-out. */

@@ -1,18 +1,27 @@
 /**
  * Console single sign-on with the organisation's OpenID Provider: authorization code flow with
  * PKCE (S256), state and nonce, through `openid-client` (loaded only when `console.sso` is set).
- * Each sign-in attempt is a transaction held here for ten minutes and used once; the browser only
- * holds its random id (cookie). Who may sign in: a subject in `allowed_subjects`, or a member of a
+ * Each sign-in attempt is a transaction (PKCE verifier, state, nonce, expiry) that the browser
+ * carries in a cookie, sealed with the key-encryption key (AES-256-GCM): the provider's redirect
+ * may reach any instance of a cluster, and each attempt is used once across the cluster (its state
+ * is consumed in the shared replay store). Valid ten minutes. Who may sign in: a subject in `allowed_subjects`, or a member of a
  * group in `allowed_groups` (ID token claim, else the userinfo response).
  */
-import { randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { ConsoleSsoConfig } from '../../core/config/index.ts';
 
 type OpenIdClient = typeof import('openid-client');
 
 export const SSO_TX_TTL_MS = 10 * 60_000;
-/** Pending transactions kept at most (a flood of /sso/start cannot grow memory without bound). */
-const MAX_PENDING = 1000;
+const SEAL_PURPOSE = 'console-sso-transaction';
+
+/** What the SSO code needs from the server: sealing for the browser, and a cluster-wide use-once. */
+export interface SsoTransactionStore {
+  seal(purpose: string, value: string): string;
+  unseal(purpose: string, sealed: string): string | undefined;
+  /** True the first time `id` is seen (until `expiresAt`), false after; shared by every instance. */
+  useOnce(id: string, expiresAt: number): Promise<boolean>;
+}
 
 interface Transaction {
   verifier: string;
@@ -43,13 +52,14 @@ export interface SsoIdentity {
 export class ConsoleSso {
   readonly #cfg: ConsoleSsoConfig;
   readonly #now: () => number;
-  readonly #pending = new Map<string, Transaction>();
+  readonly #store: SsoTransactionStore;
   #lib: OpenIdClient | undefined;
   #config: import('openid-client').Configuration | undefined;
 
-  constructor(cfg: ConsoleSsoConfig, now: () => number) {
+  constructor(cfg: ConsoleSsoConfig, now: () => number, store: SsoTransactionStore) {
     this.#cfg = cfg;
     this.#now = now;
+    this.#store = store;
   }
 
   async #client(): Promise<{ lib: OpenIdClient; config: import('openid-client').Configuration }> {
@@ -64,19 +74,11 @@ export class ConsoleSso {
     return { lib, config: this.#config };
   }
 
-  #sweep(): void {
-    const now = this.#now();
-    for (const [id, tx] of this.#pending) if (tx.expires <= now) this.#pending.delete(id);
-    while (this.#pending.size >= MAX_PENDING) this.#pending.delete(this.#pending.keys().next().value!);
-  }
-
-  /** A new transaction: its id (for the cookie) and the provider's authorization URL. */
+  /** A new transaction: the sealed value for the cookie, and the provider's authorization URL. */
   async start(): Promise<{ id: string; url: string }> {
     const { lib, config } = await this.#client();
-    this.#sweep();
     const tx: Transaction = { verifier: lib.randomPKCECodeVerifier(), state: lib.randomState(), nonce: lib.randomNonce(), expires: this.#now() + SSO_TX_TTL_MS };
-    const id = randomBytes(32).toString('base64url');
-    this.#pending.set(id, tx);
+    const id = this.#store.seal(SEAL_PURPOSE, JSON.stringify(tx));
     const url = lib.buildAuthorizationUrl(config, {
       redirect_uri: this.#cfg.redirectUri,
       scope: this.#cfg.scope,
@@ -88,11 +90,31 @@ export class ConsoleSso {
     return { id, url: url.href };
   }
 
-  /** Completes the transaction `id` with the provider's redirect query; throws SsoRefused. */
-  async finish(id: string | undefined, search: string): Promise<SsoIdentity> {
-    const tx = id ? this.#pending.get(id) : undefined;
-    if (id) this.#pending.delete(id); // single use, whatever the outcome
-    if (!tx || tx.expires <= this.#now()) throw new SsoRefused('failed', 'this sign-in attempt is unknown or has expired; start again');
+  /** The transaction sealed in `sealed`, if it is one of ours and still valid. */
+  #open(sealed: string | undefined): Transaction | undefined {
+    const json = sealed ? this.#store.unseal(SEAL_PURPOSE, sealed) : undefined;
+    if (json === undefined) return undefined;
+    try {
+      const tx = JSON.parse(json) as Partial<Transaction>;
+      const ok = typeof tx.verifier === 'string' && typeof tx.state === 'string' && typeof tx.nonce === 'string' && typeof tx.expires === 'number';
+      return ok && tx.expires! > this.#now() ? (tx as Transaction) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Completes the transaction sealed in `sealed` with the provider's redirect query; throws SsoRefused. */
+  async finish(sealed: string | undefined, search: string): Promise<SsoIdentity> {
+    const tx = this.#open(sealed);
+    if (!tx) throw new SsoRefused('failed', 'this sign-in attempt is unknown or has expired; start again');
+    // Single use across the cluster, whatever the outcome.
+    let first: boolean;
+    try {
+      first = await this.#store.useOnce(createHash('sha256').update(tx.state).digest('base64url'), tx.expires);
+    } catch (err) {
+      throw new SsoRefused('failed', `the sign-in attempt could not be checked: ${(err as Error).message}`);
+    }
+    if (!first) throw new SsoRefused('failed', 'this sign-in attempt was used already; start again');
     const { lib, config } = await this.#client();
     const callback = new URL(this.#cfg.redirectUri);
     callback.search = search;
