@@ -14,10 +14,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { freePort } from '../test/fixtures/ports.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const arg = (name: string, dflt: number) => {
@@ -28,14 +28,6 @@ const DURATION_MS = arg('duration', 5) * 1000;
 const LEGIT_CONC = arg('legit', 8);
 const ATTACK_CONC = arg('attack', 8);
 const SECRET = randomBytes(32).toString('base64url');
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 async function startTessera(throttle: Record<string, number>): Promise<{ port: number; child: ChildProcess; dir: string }> {
   const port = await freePort();

@@ -9,23 +9,15 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { createServer } from 'node:net';
 import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 import { randomBytes } from 'node:crypto';
 import { startTestServer, type TestServer } from '../fixtures/server.ts';
 import { createMemoryStorage } from '../../packages/server/src/storage/memory/index.ts';
 import { createKek } from '../../packages/server/src/core/crypto/kek.ts';
+import { freePort } from '../fixtures/ports.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** Loaded through a non-literal specifier: oidc-provider ships no type declarations. */
 async function loadProvider(): Promise<new (issuer: string, configuration: object) => { listen(port: number): Server }> {

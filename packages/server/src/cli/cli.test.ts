@@ -8,8 +8,8 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { freePort } from '../../../../test/fixtures/ports.ts';
 
 const BIN = new URL('../../bin/tessera.mjs', import.meta.url).pathname;
 let dir: string;
@@ -26,13 +26,6 @@ async function json(args: string[]) {
   const r = await run(args);
   assert.equal(r.code, 0, r.stderr);
   return JSON.parse(r.stdout);
-}
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 /** Every `tessera serve` this file started: killed in after() if a failed test left one running (its pipes would keep this file alive). */
 const children = new Set<ChildProcess>();

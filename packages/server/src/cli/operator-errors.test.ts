@@ -14,6 +14,7 @@ import { createServer, type Server } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { TcpProxy } from '../../../../test/fixtures/tcp-proxy.ts';
 import { EXIT } from './exit.ts';
+import { freePort } from '../../../../test/fixtures/ports.ts';
 
 const BIN = new URL('../../bin/tessera.mjs', import.meta.url).pathname;
 const PG_URL = process.env.TESSERA_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -36,13 +37,6 @@ function assertOneLine(r: Result, code: number, pattern: RegExp): void {
   assert.match(lines[0]!, /^tessera: /);
   assert.doesNotMatch(r.stderr, /\n\s+at |Error:|node:internal/);
   assert.match(lines[0]!, pattern);
-}
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 /** Every `tessera serve` this file started: killed in after() if a failed test left one running (its pipes would keep this file alive). */
 const children = new Set<ChildProcess>();
