@@ -180,6 +180,24 @@ for (const [name, makeBackend] of [
       }
     });
 
+    it('the activity chart counts the whole cluster: tokens issued and refusals through A appear in B\'s view once A has flushed', async () => {
+      const secret = randomBytes(24).toString('base64url');
+      await A.server.createClient('default', { client_id: 'busy', client_secret: secret, scope: 'read' });
+      const token = (t: TestServer, s: string) =>
+        t.app.inject({ method: 'POST', url: '/oauth2/token', headers: { authorization: `Basic ${Buffer.from(`busy:${s}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' }, payload: 'grant_type=client_credentials' });
+      for (let i = 0; i < 3; i++) assert.equal((await token(A, secret)).statusCode, 200);
+      assert.equal((await token(A, 'wrong')).statusCode, 401);
+      assert.equal((await token(B, secret)).statusCode, 200);
+      await A.server.activity.flush();
+      await B.server.activity.flush();
+      for (const t of [A, B]) {
+        const realm = await t.server.admin.activity({ id: 'test' }, 'default', { minutes: 1 });
+        assert.deepEqual([realm.issued, realm.failures], [[4], [1]], 'the realm, counted on both instances');
+        const one = await t.server.admin.activity({ id: 'test' }, 'default', { client_id: 'busy', minutes: 1 });
+        assert.deepEqual([one.issued, one.failures], [[4], [1]]);
+      }
+    });
+
     if (name === 'PostgreSQL + Redis') {
       it('the store holds the hash of the session id, never the id or the CSRF token; expired sessions are purged', async () => {
         const s = await signIn(A, 'dave@example.com');

@@ -31,10 +31,14 @@ import { OAuthError } from './errors/index.ts';
 import type { ReasonCode } from './errors/reasons.ts';
 import { AdminService } from './admin/admin-service.ts';
 import { FailureRecorder, SECURITY_REASONS, type FailureLimits } from './admin/failures.ts';
-import { ActivityCounter } from './admin/activity.ts';
+import { ACTIVITY_MINUTES, ActivityCounter } from './admin/activity.ts';
+
 import { claimedIdentity } from './admin/claimed.ts';
 import { SYSTEM_ACTOR, type Actor } from './admin/types.ts';
 import { auditHash } from './admin/audit.ts';
+
+/** How often an instance adds its activity counts to the shared store. */
+const ACTIVITY_FLUSH_MS = 5_000;
 
 /** Who runs an admin method of AuthorizationServer called without an actor (local tools, tests). */
 export const LOCAL_ACTOR: Actor = Object.freeze({ id: 'local' });
@@ -110,6 +114,7 @@ export class AuthorizationServer {
   #stopKeyRefresh: (() => void) | undefined;
   readonly #observer: ServerObserver | undefined;
   #rotationTimer: NodeJS.Timeout | undefined;
+  readonly #activityTimer: NodeJS.Timeout;
   /** Every realm this instance serves: the declared ones, then runtime ones as they are created or loaded. */
   readonly #realms: Map<string, RealmConfig>;
   /** The realms the configuration file declares (they always win over a stored runtime realm of the same name). */
@@ -157,7 +162,10 @@ export class AuthorizationServer {
     });
     this.instanceId = opts.instanceId ?? randomUUID();
     this.failures = new FailureRecorder(opts.storage.failures, opts.failureLimits);
-    this.activity = new ActivityCounter(() => this.clock.now());
+    this.activity = new ActivityCounter(() => this.clock.now(), 1000, opts.storage.activity);
+    // Counts reach the shared store every few seconds, so every instance's chart shows the cluster's.
+    this.#activityTimer = setInterval(() => void this.activity.flush(), ACTIVITY_FLUSH_MS);
+    this.#activityTimer.unref();
     this.failures.onFlushed = (batch) => this.#auditSecurityFailures(batch);
     this.admin = new AdminService({
       config: this.config,
@@ -558,7 +566,9 @@ export class AuthorizationServer {
   close(): void {
     this.#stopKeyRefresh?.();
     clearInterval(this.#rotationTimer);
+    clearInterval(this.#activityTimer);
     void this.failures.close();
+    void this.activity.flush();
   }
 
   /** Resolves when storage answers and every realm can sign (readiness). */
@@ -574,6 +584,7 @@ export class AuthorizationServer {
     await this.storage.revocations.purgeExpired(now);
     await this.storage.replay.purgeExpired(now);
     await this.storage.consoleSessions.purgeExpired(now, now - this.config.console.idleTimeoutSeconds * 1000);
+    await this.storage.activity.purge(Math.floor(now / 60_000) - ACTIVITY_MINUTES);
     await this.admin.pruneAudit(SYSTEM_ACTOR, this.config.audit.retentionDays);
   }
 }

@@ -1,17 +1,14 @@
 /**
- * Tokens issued and requests refused per minute, for the last hour, per realm and per client, as
- * this instance saw them (the console's activity chart). O(1) on the request path, no I/O, bounded
- * memory: a ring of 60 one-minute buckets per series, and at most `maxClients` client series per
- * realm (refusals naming random client ids cannot grow it; past the cap only the realm counts).
+ * Tokens issued and requests refused per minute, for the last hour, per realm and per client (the
+ * console's activity chart), summed over every instance of a cluster. The request path only bumps
+ * a counter in memory (O(1), no I/O); every few seconds the instance adds what it counted to the
+ * shared ActivityStore, and a view reads the store plus what this instance has not written yet.
+ * Bounded: at most `maxClients` distinct client series per realm between two flushes (refusals
+ * naming random client ids cannot grow it; past the cap only the realm's totals count).
  */
-export const ACTIVITY_MINUTES = 60;
+import type { ActivityDelta, ActivityStore } from '../ports/index.ts';
 
-interface Series {
-  /** Minute number (ms / 60000) each bucket holds. */
-  minute: Float64Array;
-  issued: Uint32Array;
-  failed: Uint32Array;
-}
+export const ACTIVITY_MINUTES = 60;
 
 export interface ActivityView {
   /** Start of the first bucket, seconds since the epoch. */
@@ -21,37 +18,40 @@ export interface ActivityView {
   failures: number[];
 }
 
-const newSeries = (): Series => ({ minute: new Float64Array(ACTIVITY_MINUTES).fill(-1), issued: new Uint32Array(ACTIVITY_MINUTES), failed: new Uint32Array(ACTIVITY_MINUTES) });
-
 export class ActivityCounter {
   readonly #now: () => number;
   readonly #maxClients: number;
-  readonly #realms = new Map<string, { total: Series; clients: Map<string, Series> }>();
+  readonly #store: ActivityStore | undefined;
+  /** Not yet written: key realm \0 client ('' for the realm) \0 minute. */
+  #pending = new Map<string, ActivityDelta>();
+  /** Distinct client series per realm in #pending. */
+  #clients = new Map<string, Set<string>>();
+  #flushing: Promise<void> | undefined;
 
-  constructor(now: () => number, maxClients = 1000) {
+  constructor(now: () => number, maxClients = 1000, store?: ActivityStore) {
     this.#now = now;
     this.#maxClients = maxClients;
+    this.#store = store;
   }
 
-  #bump(series: Series, which: 'issued' | 'failed', minute: number): void {
-    const i = minute % ACTIVITY_MINUTES;
-    if (series.minute[i] !== minute) {
-      series.minute[i] = minute;
-      series.issued[i] = 0;
-      series.failed[i] = 0;
-    }
-    series[which][i]! += 1;
+  #bump(realm: string, clientId: string | null, minute: number, which: 'issued' | 'failed'): void {
+    const key = `${realm}\0${clientId ?? ''}\0${minute}`;
+    let d = this.#pending.get(key);
+    if (!d) this.#pending.set(key, (d = { realm, clientId, minute, issued: 0, failed: 0 }));
+    d[which] += 1;
   }
 
   #count(realm: string, clientId: string | null, which: 'issued' | 'failed'): void {
     const minute = Math.floor(this.#now() / 60_000);
-    let r = this.#realms.get(realm);
-    if (!r) this.#realms.set(realm, (r = { total: newSeries(), clients: new Map() }));
-    this.#bump(r.total, which, minute);
+    this.#bump(realm, null, minute, which);
     if (clientId === null) return;
-    let c = r.clients.get(clientId);
-    if (!c && r.clients.size < this.#maxClients) r.clients.set(clientId, (c = newSeries()));
-    if (c) this.#bump(c, which, minute);
+    let seen = this.#clients.get(realm);
+    if (!seen) this.#clients.set(realm, (seen = new Set()));
+    if (!seen.has(clientId)) {
+      if (seen.size >= this.#maxClients) return;
+      seen.add(clientId);
+    }
+    this.#bump(realm, clientId, minute, which);
   }
 
   issued(realm: string, clientId: string): void {
@@ -62,19 +62,49 @@ export class ActivityCounter {
     this.#count(realm, clientId, 'failed');
   }
 
+  /**
+   * Adds what this instance counted to the shared store. On a storage failure the counts are kept
+   * for the next flush (bounded by the client cap and the minutes of an hour).
+   */
+  flush(): Promise<void> {
+    if (!this.#store || this.#pending.size === 0) return this.#flushing ?? Promise.resolve();
+    if (this.#flushing) return this.#flushing.then(() => this.flush());
+    const batch = this.#pending;
+    const store = this.#store;
+    this.#pending = new Map();
+    this.#clients = new Map();
+    this.#flushing = store
+      .add([...batch.values()])
+      .catch(() => {
+        const oldest = Math.floor(this.#now() / 60_000) - ACTIVITY_MINUTES;
+        for (const [key, d] of batch) {
+          if (d.minute <= oldest) continue;
+          const mine = this.#pending.get(key);
+          if (mine) {
+            mine.issued += d.issued;
+            mine.failed += d.failed;
+          } else this.#pending.set(key, d);
+        }
+      })
+      .finally(() => {
+        this.#flushing = undefined;
+      });
+    return this.#flushing;
+  }
+
   /** The last `minutes` minutes (oldest first, the current minute last) of a realm or one of its clients. */
-  view(realm: string, clientId: string | undefined, minutes: number): ActivityView {
+  async view(realm: string, clientId: string | undefined, minutes: number): Promise<ActivityView> {
     const current = Math.floor(this.#now() / 60_000);
-    const r = this.#realms.get(realm);
-    const series = r && (clientId === undefined ? r.total : r.clients.get(clientId));
-    const issued: number[] = [];
-    const failures: number[] = [];
-    for (let m = current - minutes + 1; m <= current; m++) {
-      const i = m % ACTIVITY_MINUTES;
-      const hit = series !== undefined && series.minute[i] === m;
-      issued.push(hit ? series.issued[i]! : 0);
-      failures.push(hit ? series.failed[i]! : 0);
-    }
-    return { from: (current - minutes + 1) * 60, step_seconds: 60, issued, failures };
+    const from = current - minutes + 1;
+    const issued = new Array<number>(minutes).fill(0);
+    const failures = new Array<number>(minutes).fill(0);
+    const add = (minute: number, i: number, f: number) => {
+      if (minute < from || minute > current) return;
+      issued[minute - from]! += i;
+      failures[minute - from]! += f;
+    };
+    if (this.#store) for (const r of await this.#store.range(realm, clientId ?? null, from, current)) add(r.minute, r.issued, r.failed);
+    for (const d of this.#pending.values()) if (d.realm === realm && d.clientId === (clientId ?? null)) add(d.minute, d.issued, d.failed);
+    return { from: from * 60, step_seconds: 60, issued, failures };
   }
 }

@@ -595,7 +595,7 @@ export class AdminService implements AdminOperations {
     const realm = this.#realm(realmName);
     const minutes = query.minutes ?? 30;
     if (!Number.isInteger(minutes) || minutes < 1 || minutes > ACTIVITY_MINUTES) throw new AdminError('invalid_request', `minutes: a whole number from 1 to ${ACTIVITY_MINUTES}`);
-    return { realm: realm.name, client_id: query.client_id ?? null, ...this.#d.activity.view(realm.name, query.client_id, minutes) };
+    return { realm: realm.name, client_id: query.client_id ?? null, ...(await this.#d.activity.view(realm.name, query.client_id, minutes)) };
   }
 
   // ---- config sync (start-up) -------------------------------------------------------------

@@ -301,6 +301,26 @@ export interface ConsoleSessionStore {
   purgeExpired(now: number, idleBefore?: number): Promise<number>;
 }
 
+/** Counts of one minute of a realm, or of one of its clients (clientId null: the realm's totals). */
+export interface ActivityDelta {
+  realm: string;
+  clientId: string | null;
+  /** Minute number: ms since the epoch / 60000, rounded down. */
+  minute: number;
+  issued: number;
+  failed: number;
+}
+
+/** Tokens issued and requests refused per minute, summed over every instance (the console's activity chart). */
+export interface ActivityStore {
+  /** Adds each delta to the stored counts of its (realm, client, minute), creating them as needed. */
+  add(deltas: ActivityDelta[]): Promise<void>;
+  /** The stored minutes in [fromMinute, toMinute] of a realm (clientId null) or one of its clients, oldest first. */
+  range(realm: string, clientId: string | null, fromMinute: number, toMinute: number): Promise<Array<{ minute: number; issued: number; failed: number }>>;
+  /** Deletes the minutes before `beforeMinute`; resolves the number of rows removed. */
+  purge(beforeMinute: number): Promise<number>;
+}
+
 /** Cluster-wide leases, so that a scheduled job runs on one instance. */
 export interface LeaseStore {
   /**
@@ -346,6 +366,7 @@ export interface Storage {
   readonly realms: RealmStore;
   readonly leases: LeaseStore;
   readonly consoleSessions: ConsoleSessionStore;
+  readonly activity: ActivityStore;
   /** A RateLimiter shared by every instance, when the backend has one (PostgreSQL with Redis). */
   readonly limiter?: RateLimiter;
   /** Applies pending migrations; safe to call from several processes at once. */

@@ -282,7 +282,7 @@ export const adminRoutes: AdminRoute[] = [
     handler: async (ctx) => ({ status: 200, body: { failures: await ctx.server.admin.listFailures(actorOf(ctx), realmOf(ctx), ctx.query) } }),
   }),
   route({
-    method: 'GET', path: '/realms/{realm}/activity', operationId: 'getActivity', summary: 'Tokens issued and refused requests per minute (last `minutes`, at most 60) for the realm or one client, as this instance counted them', tag: 'audit', scope: SCOPES.auditRead,
+    method: 'GET', path: '/realms/{realm}/activity', operationId: 'getActivity', summary: 'Tokens issued and refused requests per minute (last `minutes`, at most 60) for the realm or one client, summed over every instance', tag: 'audit', scope: SCOPES.auditRead,
     params: s.realmParams, query: s.activityQuery,
     responses: { 200: { description: 'per-minute counts, oldest first', schema: s.activitySchema }, 404: problem('no such realm') },
     handler: async (ctx) => ({ status: 200, body: await ctx.server.admin.activity(actorOf(ctx), realmOf(ctx), ctx.query) }),

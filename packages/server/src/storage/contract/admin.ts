@@ -290,5 +290,38 @@ export function runAdminStorageContract(name: string, factory: StorageFactory): 
         assert.equal(await storage.consoleSessions.purgeExpired(T0 + 2000), 0, 'without idleBefore only expiresAt counts');
       });
     });
+    describe('activity per minute', () => {
+      const M = 29_000_000;
+      it('add sums the counts of the same (realm, client, minute) across calls; range reads one series, oldest first', async () => {
+        await storage.activity.add([
+          { realm: 'r', clientId: null, minute: M, issued: 2, failed: 1 },
+          { realm: 'r', clientId: 'svc', minute: M, issued: 2, failed: 0 },
+          { realm: 'r', clientId: null, minute: M + 1, issued: 1, failed: 0 },
+        ]);
+        await storage.activity.add([
+          { realm: 'r', clientId: null, minute: M, issued: 3, failed: 4 },
+          { realm: 'other', clientId: null, minute: M, issued: 9, failed: 9 },
+        ]);
+        await storage.activity.add([]);
+        assert.deepEqual(await storage.activity.range('r', null, M - 5, M + 5), [
+          { minute: M, issued: 5, failed: 5 },
+          { minute: M + 1, issued: 1, failed: 0 },
+        ]);
+        assert.deepEqual(await storage.activity.range('r', 'svc', M - 5, M + 5), [{ minute: M, issued: 2, failed: 0 }]);
+        assert.deepEqual(await storage.activity.range('r', null, M + 1, M + 1), [{ minute: M + 1, issued: 1, failed: 0 }]);
+        assert.deepEqual(await storage.activity.range('r', 'nobody', M - 5, M + 5), []);
+      });
+
+      it('purge deletes the minutes before the given one, and only those', async () => {
+        await storage.activity.add([
+          { realm: 'p', clientId: null, minute: M, issued: 1, failed: 0 },
+          { realm: 'p', clientId: 'c', minute: M, issued: 1, failed: 0 },
+          { realm: 'p', clientId: null, minute: M + 10, issued: 1, failed: 0 },
+        ]);
+        assert.ok((await storage.activity.purge(M + 1)) >= 2);
+        assert.deepEqual(await storage.activity.range('p', null, 0, M + 100), [{ minute: M + 10, issued: 1, failed: 0 }]);
+        assert.deepEqual(await storage.activity.range('p', 'c', 0, M + 100), []);
+      });
+    });
   });
 }

@@ -7,6 +7,7 @@ import type {
   AuditListOptions,
   AuditStore,
   AuthFailureRecord,
+  ActivityStore,
   ConsoleSessionRecord,
   ConsoleSessionStore,
   FailureStore,
@@ -185,6 +186,34 @@ export function memoryConsoleSessions(): ConsoleSessionStore {
           n++;
         }
       }
+      return n;
+    },
+  };
+}
+
+export function memoryActivity(): ActivityStore {
+  const rows = new Map<string, { realm: string; client: string; minute: number; issued: number; failed: number }>();
+  return {
+    async add(deltas) {
+      for (const d of deltas) {
+        const client = d.clientId ?? '';
+        const key = `${d.realm}\0${client}\0${d.minute}`;
+        const row = rows.get(key) ?? { realm: d.realm, client, minute: d.minute, issued: 0, failed: 0 };
+        row.issued += d.issued;
+        row.failed += d.failed;
+        rows.set(key, row);
+      }
+    },
+    async range(realm, clientId, fromMinute, toMinute) {
+      const client = clientId ?? '';
+      return [...rows.values()]
+        .filter((r) => r.realm === realm && r.client === client && r.minute >= fromMinute && r.minute <= toMinute)
+        .sort((a, b) => a.minute - b.minute)
+        .map((r) => ({ minute: r.minute, issued: r.issued, failed: r.failed }));
+    },
+    async purge(beforeMinute) {
+      let n = 0;
+      for (const [key, r] of rows) if (r.minute < beforeMinute && rows.delete(key)) n++;
       return n;
     },
   };

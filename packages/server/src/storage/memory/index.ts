@@ -14,7 +14,7 @@ import type {
   SigningKeyStore,
   Storage,
 } from '../../core/ports/index.ts';
-import { memoryAudit, memoryFailures, memoryConsoleSessions, memoryLeases, memoryRealms } from './admin.ts';
+import { memoryActivity, memoryAudit, memoryFailures, memoryConsoleSessions, memoryLeases, memoryRealms } from './admin.ts';
 
 type Listener = (event: ChangeEvent) => void;
 
@@ -258,6 +258,7 @@ export function createMemoryStorage(): Storage {
     realms: memoryRealms(),
     leases: memoryLeases(),
     consoleSessions: memoryConsoleSessions(),
+    activity: memoryActivity(),
     async migrate() {},
     async ping() {},
     async close() {

@@ -9,6 +9,7 @@ import type {
   AuditStore,
   AuthFailureRecord,
   ClientRecord,
+  ActivityStore,
   ConsoleSessionRecord,
   ConsoleSessionStore,
   FailureStore,
@@ -212,5 +213,22 @@ export function postgresAdminStores(sql: Sql, run: Run, schema: string) {
     },
   };
 
-  return { audit, failures, realms, leases, clientExtras, consoleSessions };
+  const activity: ActivityStore = {
+    async add(deltas) {
+      if (deltas.length === 0) return;
+      const rows = deltas.map((d) => ({ realm: d.realm, client_id: d.clientId ?? '', minute: d.minute, issued: d.issued, failed: d.failed }));
+      await run(sql`INSERT INTO activity ${sql(rows, 'realm', 'client_id', 'minute', 'issued', 'failed')}
+        ON CONFLICT (realm, client_id, minute) DO UPDATE SET issued = activity.issued + excluded.issued, failed = activity.failed + excluded.failed`);
+    },
+    async range(realm, clientId, fromMinute, toMinute) {
+      const rows = await run(sql<Array<{ minute: string; issued: string; failed: string }>>`SELECT minute, issued, failed FROM activity
+        WHERE realm = ${realm} AND client_id = ${clientId ?? ''} AND minute BETWEEN ${fromMinute} AND ${toMinute} ORDER BY minute`);
+      return rows.map((r) => ({ minute: Number(r.minute), issued: Number(r.issued), failed: Number(r.failed) }));
+    },
+    async purge(beforeMinute) {
+      return (await run(sql`DELETE FROM activity WHERE minute < ${beforeMinute}`)).count;
+    },
+  };
+
+  return { audit, failures, realms, leases, clientExtras, consoleSessions, activity };
 }

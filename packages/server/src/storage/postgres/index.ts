@@ -482,6 +482,7 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
     realms: admin.realms,
     leases: admin.leases,
     consoleSessions: admin.consoleSessions,
+    activity: admin.activity,
     keys: postgresKeys(sql, run),
     revocations: postgresRevocations(sql, run),
     replay: redisReplay ?? postgresReplay(sql, run),

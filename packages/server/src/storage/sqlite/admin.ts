@@ -9,6 +9,7 @@ import type {
   AuditStore,
   AuthFailureRecord,
   ClientRecord,
+  ActivityStore,
   ConsoleSessionRecord,
   ConsoleSessionStore,
   FailureStore,
@@ -218,5 +219,28 @@ export function sqliteAdminStores(run: DbRun) {
     },
   };
 
-  return { audit, failures, realms, leases, clientExtras, consoleSessions };
+  const activity: ActivityStore = {
+    async add(deltas) {
+      if (deltas.length === 0) return;
+      run((db) => {
+        const up = db.prepare(
+          `INSERT INTO activity (realm, client_id, minute, issued, failed) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (realm, client_id, minute) DO UPDATE SET issued = issued + excluded.issued, failed = failed + excluded.failed`,
+        );
+        db.transaction(() => {
+          for (const d of deltas) up.run(d.realm, d.clientId ?? '', d.minute, d.issued, d.failed);
+        })();
+      });
+    },
+    async range(realm, clientId, fromMinute, toMinute) {
+      return run((db) =>
+        db.prepare('SELECT minute, issued, failed FROM activity WHERE realm = ? AND client_id = ? AND minute BETWEEN ? AND ? ORDER BY minute').all(realm, clientId ?? '', fromMinute, toMinute),
+      ) as Array<{ minute: number; issued: number; failed: number }>;
+    },
+    async purge(beforeMinute) {
+      return run((db) => db.prepare('DELETE FROM activity WHERE minute < ?').run(beforeMinute).changes);
+    },
+  };
+
+  return { audit, failures, realms, leases, clientExtras, consoleSessions, activity };
 }

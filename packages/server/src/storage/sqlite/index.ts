@@ -466,6 +466,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     realms: admin.realms,
     leases: admin.leases,
     consoleSessions: admin.consoleSessions,
+    activity: admin.activity,
     keys: sqliteKeys(run),
     revocations: sqliteRevocations(run),
     replay: sqliteReplay(replayRun),
