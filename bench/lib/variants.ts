@@ -451,6 +451,16 @@ async function postgresVariant(ctx: Ctx, vo: VariantOptions): Promise<VariantRes
 /** 150 MB, the memory target (issue: peak RSS ≤ 150 MB), in bytes. */
 export const RSS_TARGET_BYTES = 150e6;
 
+/**
+ * The one table written whatever the load: the console's per-minute activity counts, which each
+ * instance adds every 5 s (ACTIVITY_FLUSH_MS) — at most a row per client and per realm per minute.
+ * Its writes follow the clock, not the tokens: the soak allows them a bound per flush, no more.
+ */
+const TIME_BASED_TABLES = new Set(['activity']);
+const ACTIVITY_FLUSH_SEC = 5;
+/** WAL bytes one flush may add: a handful of pages (4 KiB each) for a few rows and their index. */
+const BYTES_PER_FLUSH = 32 * 1024;
+
 async function soak(ctx: Ctx, vo: VariantOptions): Promise<VariantResult> {
   let before: SqliteStats | undefined;
   let after: SqliteStats | undefined;
@@ -477,7 +487,10 @@ async function soak(ctx: Ctx, vo: VariantOptions): Promise<VariantResult> {
   const tokens = run.requests - run.non2xx;
   const size = (s: SqliteStats | undefined) => (s ? s.dbBytes + s.walBytes : NaN);
   const growth = size(after) - size(before);
-  const rowsChanged = before && after ? Object.keys({ ...before.rows, ...after.rows }).filter((t) => before!.rows[t] !== after!.rows[t]) : ['?'];
+  const rowsChanged = before && after ? Object.keys({ ...before.rows, ...after.rows }).filter((t) => before!.rows[t] !== after!.rows[t] && !TIME_BASED_TABLES.has(t)) : ['?'];
+  // Flushes that may have happened between the two measurements (warm-up included), and their bound.
+  const flushes = Math.ceil((vo.soakSec + ctx.opts.warmupSec + 2) / ACTIVITY_FLUSH_SEC) + 1;
+  const allowedGrowth = flushes * BYTES_PER_FLUSH;
   const peak = Math.max(run.peakRssBytes, Number.isFinite(hwm) ? hwm : 0);
   const finite = series.filter(Number.isFinite);
   return {
@@ -486,7 +499,13 @@ async function soak(ctx: Ctx, vo: VariantOptions): Promise<VariantResult> {
     arms,
     ratios: [
       { label: `peak RSS over the ${vo.soakSec} s run (VmRSS sampled every 200 ms, and VmHWM since start)`, value: peak / 1e6, text: `${(peak / 1e6).toFixed(1)} MB (${mib(peak)})`, target: '≤ 150 MB', met: peak <= RSS_TARGET_BYTES },
-      { label: 'database growth per token issued', value: tokens > 0 ? growth / tokens : NaN, text: `${growth.toLocaleString('en-US')} bytes over ${tokens.toLocaleString('en-US')} tokens; rows changed: ${rowsChanged.length ? rowsChanged.join(', ') : 'none'}`, target: 'none (no write per token)', met: growth <= 0 && rowsChanged.length === 0 },
+      {
+        label: 'database growth per token issued',
+        value: tokens > 0 ? growth / tokens : NaN,
+        text: `${growth.toLocaleString('en-US')} bytes over ${tokens.toLocaleString('en-US')} tokens (the per-minute activity counts, written every ${ACTIVITY_FLUSH_SEC} s whatever the load, may add up to ${allowedGrowth.toLocaleString('en-US')}); rows changed outside ${[...TIME_BASED_TABLES].join(', ')}: ${rowsChanged.length ? rowsChanged.join(', ') : 'none'}`,
+        target: 'none (no write per token)',
+        met: growth <= allowedGrowth && rowsChanged.length === 0,
+      },
     ],
     facts: [
       { label: 'tokens issued in the measured run', value: tokens.toLocaleString('en-US') },
