@@ -249,6 +249,19 @@ describe('web console (chromium)', { skip: existsSync(CHROMIUM) ? false : `no ch
     if (SCREENSHOTS) await page.screenshot({ path: `${root}docs/images/console-failures.png`, fullPage: true });
   });
 
+  it('the "try it" curl fits the method: Basic for client_secret_basic, an assertion for client_secret_jwt', async () => {
+    await t.server.createClient('default', { client_id: 'hs-app', token_endpoint_auth_method: 'client_secret_jwt', scope: 'read' });
+    await page.goto(`${t.url}/console/#/apps/hs-app`);
+    await page.getByRole('heading', { name: /hs-app/ }).waitFor();
+    const curl = (await page.locator('#try-curl').textContent()) ?? '';
+    assert.match(curl, /client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer/);
+    assert.doesNotMatch(curl, /-u '/, 'no Basic header for a JWT method');
+    assert.match((await page.locator('.hint', { hasText: 'ASSERTION' }).textContent()) ?? '', /MACed with the client secret/);
+    await page.goto(`${t.url}/console/#/apps/billing`);
+    await page.getByRole('heading', { name: /billing/ }).waitFor();
+    assert.match((await page.locator('#try-curl').textContent()) ?? '', /-u 'billing:'/);
+  });
+
   it('rotates the secret with an overlap: both work until the grace ends, then only the new one', async () => {
     await page.goto(`${t.url}/console/#/apps/billing`);
     await page.getByRole('heading', { name: /billing/ }).waitFor();

@@ -195,7 +195,8 @@ async function appPage(clientId: string) {
   const grace = h('input', { type: 'number', min: '0', value: '86400' }) as HTMLInputElement;
   const meta = await admin<{ issuer: string }>('GET', `/realms/${enc(realm)}`);
   const tokenEndpoint = `${meta.issuer}/oauth2/token`;
-  const curl = c.token_endpoint_auth_method === 'private_key_jwt'
+  const usesAssertion = c.token_endpoint_auth_method === 'private_key_jwt' || c.token_endpoint_auth_method === 'client_secret_jwt';
+  const curl = usesAssertion
     ? `curl -s ${tokenEndpoint} \\\n  -d grant_type=client_credentials \\\n  -d client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer \\\n  -d client_assertion="$ASSERTION"${c.default_resource ? ` \\\n  -d resource=${c.default_resource}` : ''}`
     : c.token_endpoint_auth_method === 'client_secret_post'
       ? `curl -s ${tokenEndpoint} \\\n  -d grant_type=client_credentials -d client_id=${c.client_id} -d client_secret="$CLIENT_SECRET"${c.default_resource ? ` \\\n  -d resource=${c.default_resource}` : ''}`
@@ -228,7 +229,7 @@ async function appPage(clientId: string) {
       : act('Disable', async () => { await admin('POST', `${base}/disable`, { revoke_tokens: true }); await appPage(clientId); return null; }, { confirm: `Disable ${clientId}? Its token requests will be refused and its tokens revoked.`, danger: true }),
     act('Delete', async () => { await admin('DELETE', base); location.hash = '#/apps'; return null; }, { confirm: `Delete ${clientId}? This cannot be undone.`, danger: true }),
     h('h2', {}, 'Try it'), h('pre', { id: 'try-curl', tabindex: '0', 'aria-label': 'curl command' }, curl),
-    c.token_endpoint_auth_method === 'private_key_jwt' ? h('p', { class: 'hint' }, 'ASSERTION: a JWT signed with the private key, with iss and sub ', h('code', {}, c.client_id), ', aud ', h('code', {}, meta.issuer), ' (or the token endpoint), a fresh jti and exp a minute ahead.')
+    usesAssertion ? h('p', { class: 'hint' }, c.token_endpoint_auth_method === 'client_secret_jwt' ? 'ASSERTION: a JWT MACed with the client secret (HS256), with iss and sub ' : 'ASSERTION: a JWT signed with the private key, with iss and sub ', h('code', {}, c.client_id), ', aud ', h('code', {}, meta.issuer), ' (or the token endpoint), a fresh jti and exp a minute ahead.')
       : h('p', { class: 'hint' }, 'CLIENT_SECRET: the secret shown once at registration or rotation.'),
     h('p', {}, h('a', { href: `#/failures?client_id=${enc(clientId)}` }, 'Recorded failures of this application')), out);
 }
