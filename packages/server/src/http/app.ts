@@ -16,6 +16,7 @@ import { guardConnections, listenerOptions } from './connections.ts';
 import { ADMIN_PREFIX, adminPlugin } from './admin/index.ts';
 import { CONSOLE_PREFIX, consolePlugin } from './console/index.ts';
 import type { Metrics } from './metrics.ts';
+import { registerHealth } from './management.ts';
 
 export interface AppOptions {
   logger: Logger;
@@ -74,15 +75,7 @@ export function buildApp(server: AuthorizationServer, opts: AppOptions): Fastify
     reply.code(404).header('cache-control', 'no-store').send({ error: 'not_found', error_description: 'no such endpoint' });
   });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
-    try {
-      await server.ready();
-      return { status: 'ready' };
-    } catch {
-      return reply.code(503).header('retry-after', '1').send({ status: 'not ready' });
-    }
-  });
+  registerHealth(app, server);
 
   const realmOf = (request: FastifyRequest): RealmConfig | undefined => {
     const name = (request.params as { realm?: string }).realm ?? DEFAULT_REALM;

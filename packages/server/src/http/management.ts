@@ -9,8 +9,8 @@ import type { AuthorizationServer } from '../core/server.ts';
 import type { Metrics } from './metrics.ts';
 import { listenerOptions } from './connections.ts';
 
-export function buildManagementApp(server: AuthorizationServer, opts: { logger: Logger; metrics?: Metrics | undefined }): FastifyInstance {
-  const app = Fastify({ loggerInstance: opts.logger, logController: new LogController({ disableRequestLogging: true }), ...listenerOptions(server.config) } as never) as unknown as FastifyInstance;
+/** /healthz (the process answers) and /readyz (storage answers and every realm can sign; 503 + Retry-After otherwise). */
+export function registerHealth(app: FastifyInstance, server: AuthorizationServer): void {
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
     try {
@@ -20,6 +20,11 @@ export function buildManagementApp(server: AuthorizationServer, opts: { logger: 
       return reply.code(503).header('retry-after', '1').send({ status: 'not ready' });
     }
   });
+}
+
+export function buildManagementApp(server: AuthorizationServer, opts: { logger: Logger; metrics?: Metrics | undefined }): FastifyInstance {
+  const app = Fastify({ loggerInstance: opts.logger, logController: new LogController({ disableRequestLogging: true }), ...listenerOptions(server.config) } as never) as unknown as FastifyInstance;
+  registerHealth(app, server);
   app.get('/metrics', async (_request, reply) => {
     if (!opts.metrics) return reply.code(404).send({ error: 'not_found', error_description: 'metrics are turned off (metrics.enabled: false)' });
     const text = await opts.metrics.registry.metrics();
