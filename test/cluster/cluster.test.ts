@@ -12,7 +12,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import {
-  cliJson,
+  cliAnswer,
   closeAdmin,
   decodeJwt,
   dropBackends,
@@ -158,7 +158,7 @@ for (const withRedis of [true, false]) {
     it(`a client disabled through the admin CLI is refused by C within ${PROPAGATION_MS} ms`, async () => {
       // Every instance has the client cached: the change must reach them to take effect.
       for (const i of instances) assert.equal((await tokenBasic(i.url, ids.victim, secrets.victim)).status, 200);
-      const { value, answeredAt } = await cliJson<{ disabled: boolean }>(['clients', 'disable', ids.victim], env);
+      const { value, answeredAt, exited } = await cliAnswer<{ disabled: boolean }>(['clients', 'disable', ids.victim], env);
       assert.equal(value.disabled, true);
       let refusedBy: number | undefined;
       for (let pollAt = Date.now() - answeredAt; pollAt <= PROPAGATION_MS; pollAt = Date.now() - answeredAt) {
@@ -174,10 +174,11 @@ for (const withRedis of [true, false]) {
       measured.push(`${mode} disable→C refused by a poll at ${refusedBy} ms`);
       // The others too, by now.
       for (const i of [A, B]) assert.equal((await tokenBasic(i.url, ids.victim, secrets.victim)).status, 401, i.name);
+      await exited;
     });
 
     it(`after keys rotate --now all three serve the same JWKS within ${PROPAGATION_MS} ms, and sign with the new key`, async () => {
-      const { value: rotated, answeredAt } = await cliJson<{ kid: string }>(['keys', 'rotate', '--now'], env);
+      const { value: rotated, answeredAt, exited } = await cliAnswer<{ kid: string }>(['keys', 'rotate', '--now'], env);
       type Jwks = { keys: Array<{ kid: string }> };
       const fetchAll = () => Promise.all(instances.map(async (i) => ((await (await fetch(`${i.url}/jwks`)).json()) as Jwks).keys.map((k) => k.kid).sort()));
       let convergedBy: number | undefined;
@@ -207,6 +208,7 @@ for (const withRedis of [true, false]) {
           assert.equal(protectedHeader.kid, rotated.kid);
         }
       }
+      await exited;
     });
   });
 }

@@ -285,6 +285,43 @@ export function runCli(args: string[], env: Env, cwd?: string): Promise<CliResul
   });
 }
 
+/**
+ * Runs a CLI command that must succeed and resolves as soon as its JSON answer is complete on
+ * stdout (the change is done and published), while the process may still be closing its storage
+ * connections: a propagation deadline counts from then. `exited` settles when the process has
+ * exited with code 0 (it rejects otherwise); await it before the test ends.
+ */
+export function cliAnswer<T = Record<string, unknown>>(args: string[], env: Env, cwd?: string): Promise<{ value: T; answeredAt: number; exited: Promise<void> }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: baseEnv(env), cwd: cwd ?? tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    let stdout = '';
+    let stderr = '';
+    let answered = false;
+    const exited = new Promise<void>((done, fail) => {
+      child.once('exit', (code) => {
+        children.delete(child);
+        if (code === 0) done();
+        else fail(new Error(`tessera ${args.join(' ')} exited with ${code}: ${stderr}`));
+      });
+    });
+    exited.catch(reject); // before the answer: the command failed
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout!.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (answered) return;
+      let value: T;
+      try {
+        value = JSON.parse(stdout) as T;
+      } catch {
+        return; // not complete yet
+      }
+      answered = true;
+      resolve({ value, answeredAt: Date.now(), exited });
+    });
+  });
+}
+
 /** Runs a CLI command that must succeed; resolves its JSON answer and when it was written. */
 export async function cliJson<T = Record<string, unknown>>(args: string[], env: Env, cwd?: string): Promise<{ value: T; answeredAt: number }> {
   const result = await runCli(args, env, cwd);
