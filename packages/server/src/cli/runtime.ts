@@ -164,8 +164,11 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-/** Opens storage and builds the core facade; `bootstrap` upserts the clients the config declares. */
-export async function openRuntime(configFile: string | undefined, opts: { bootstrap: boolean; overrides?: ConfigOverrides; metrics?: Metrics | undefined }): Promise<Runtime> {
+/**
+ * Opens storage and builds the core facade; `bootstrap` upserts the clients the config declares,
+ * `serves` (a server, not a CLI command) prepares what answering requests needs.
+ */
+export async function openRuntime(configFile: string | undefined, opts: { bootstrap: boolean; serves?: boolean; overrides?: ConfigOverrides; metrics?: Metrics | undefined }): Promise<Runtime> {
   const config = loadConfig(configFile, process.env, opts.overrides);
   const kek = loadKek(config);
   const opened = await openStorage(config.storageUrl, config.redisUrl, config.storageWaitAtStartSeconds, (message) => process.stderr.write(`tessera: ${message}\n`));
@@ -177,7 +180,7 @@ export async function openRuntime(configFile: string | undefined, opts: { bootst
     await storage.close();
   };
   try {
-    const server = await AuthorizationServer.create({ config, storage, kek, limiter, bootstrap: opts.bootstrap, ...(opts.metrics ? { observer: opts.metrics.observer } : {}) });
+    const server = await AuthorizationServer.create({ config, storage, kek, limiter, bootstrap: opts.bootstrap, serves: opts.serves ?? false, ...(opts.metrics ? { observer: opts.metrics.observer } : {}) });
     opts.metrics?.bind(server);
     return {
       config,

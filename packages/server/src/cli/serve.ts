@@ -34,7 +34,7 @@ export async function serve(configFile: string | undefined, opts: ServeOptions =
   const overrides = { port: opts.port ?? workerPort() };
   const preview = loadConfig(configFile, process.env, overrides);
   const metrics = preview.metrics.enabled ? new Metrics({ perClient: preview.metrics.perClient }) : undefined;
-  const runtime = await openRuntime(configFile, { bootstrap: cluster.isPrimary, overrides, metrics });
+  const runtime = await openRuntime(configFile, { bootstrap: cluster.isPrimary, serves: true, overrides, metrics });
   const { config, server } = runtime;
   const logger = createLogger(config.logLevel);
   if (cluster.isPrimary) await ensureDemoClient(runtime);

@@ -66,6 +66,13 @@ export interface ServerOptions {
    * configuration declares. The CLI's admin commands skip them and only load.
    */
   bootstrap?: boolean;
+  /**
+   * Whether this object will answer requests (default true). When it does, the dummy keys that
+   * make refusals of unknown clients cost as much as real ones are made at start, off the request
+   * path; a CLI command does not need them, and would otherwise wait for that key generation
+   * (an RSA key: up to a second on a busy machine) before its process can exit.
+   */
+  serves?: boolean;
   /** Recorded authentication failures: bounds and flush interval (tests shorten it). */
   failureLimits?: Partial<FailureLimits>;
   /** Identifies this instance for cluster leases (default: random). */
@@ -289,7 +296,7 @@ export class AuthorizationServer {
     await server.#queueRealmSync();
     await server.#loadClientScopes();
     // Dummy keys for equal-cost refusals of unknown clients, made once, off the request path.
-    void warmDummyKeys().catch(() => undefined);
+    if (opts.serves !== false) void warmDummyKeys().catch(() => undefined);
     if (opts.bootstrap !== false) {
       server.#stopKeyRefresh = server.keys.startRefresh(KEY_REFRESH_MS);
       // Applies only what the file changed since the last start; never undoes an operator's action.

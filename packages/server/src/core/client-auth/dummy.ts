@@ -39,3 +39,8 @@ export function dummyVerifyHmac(alg: HmacAlg, signingInput: string, signature: B
 export async function warmDummyKeys(): Promise<void> {
   await Promise.all((['RS256', 'ES256', 'ES384', 'EdDSA'] as const).map(keyFor));
 }
+
+/** How many dummy key families have been generated or are being generated (tests). */
+export function dummyKeyCount(): number {
+  return dummyKeys.size;
+}
