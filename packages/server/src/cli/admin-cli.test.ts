@@ -142,4 +142,31 @@ describe('admin bootstrap, listeners and remote CLI', () => {
     assert.match(wrong.stderr, /cannot get an admin token/);
     assert.ok(!wrong.stderr.includes('    at '), 'no stack trace');
   });
+
+  it('realms create|list|show|delete run against the remote admin API, and the server serves the realm at once', async () => {
+    const url = `http://127.0.0.1:${adminPort}`;
+    const created = await run(['realms', 'create', 'partners', '--scope', 'ledger:read', '--url', url], remoteEnv);
+    assert.equal(created.code, 0, created.stderr);
+    assert.deepEqual(JSON.parse(created.stdout), { name: 'partners', issuer: `http://127.0.0.1:${port}/realms/partners`, source: 'runtime', client_count: 0 });
+    const meta = await fetch(`http://127.0.0.1:${port}/.well-known/oauth-authorization-server/realms/partners`);
+    assert.equal(meta.status, 200);
+    assert.ok(((await meta.json()) as { scopes_supported: string[] }).scopes_supported.includes('ledger:read'));
+    const listed = await run(['realms', 'list', '--url', url], remoteEnv);
+    assert.deepEqual(
+      JSON.parse(listed.stdout).map((r: { name: string; source: string }) => `${r.name}:${r.source}`).sort(),
+      ['admin:config', 'default:config', 'partners:runtime'],
+    );
+    assert.equal(JSON.parse((await run(['realms', 'show', 'partners', '--url', url], remoteEnv)).stdout).source, 'runtime');
+    const again = await run(['realms', 'create', 'partners', '--url', url], remoteEnv);
+    assert.equal(again.code, 2, 'a refused admin operation');
+    assert.match(again.stderr, /partners exists/);
+    const declared = await run(['realms', 'delete', 'default', '--url', url], remoteEnv);
+    assert.equal(declared.code, 2);
+    assert.match(declared.stderr, /declared in the configuration file/);
+    const deleted = await run(['realms', 'delete', 'partners', '--url', url], remoteEnv);
+    assert.equal(deleted.code, 0, deleted.stderr);
+    assert.deepEqual(JSON.parse(deleted.stdout), { deleted: 'partners' });
+    assert.equal((await fetch(`http://127.0.0.1:${port}/.well-known/oauth-authorization-server/realms/partners`)).status, 404);
+    assert.equal((await run(['realms', 'show', 'partners', '--url', url], remoteEnv)).code, 2);
+  });
 });

@@ -90,4 +90,37 @@ describe('tessera admin commands (local)', () => {
     assert.match(stale.stderr, /read it again/);
     assert.deepEqual(await json(['failures']), []);
   });
+
+  it('realms create (settings file, --scope, --profile) | list | show | delete on local storage; clients register in the new realm', async () => {
+    writeFileSync(join(dir, 'realm.yaml'), 'tokens:\n  ttl: 300\nscopes:\n  - name: payments\n    description: make payments\n');
+    const created = await json(['realms', 'create', 'banking', '--settings', join(dir, 'realm.yaml'), '--scope', 'accounts', '--profile', 'jack-henry']);
+    assert.equal(created.name, 'banking');
+    assert.equal(created.source, 'runtime');
+    assert.match(created.issuer, /\/realms\/banking$/);
+    const client = await json(['clients', 'create', '--realm', 'banking', '--id', 'bank-svc', '--scope', 'payments accounts']);
+    assert.equal(client.client.client_id, 'bank-svc');
+    const realms = await json(['realms', 'list']);
+    assert.deepEqual(realms.map((r: { name: string; source: string; client_count: number }) => [r.name, r.source]).sort(), [['admin', 'config'], ['banking', 'runtime'], ['default', 'config']]);
+    assert.equal((await json(['realms', 'show', 'banking'])).client_count, 1);
+    const [audited] = (await json(['audit', 'list', '--type', 'realm.*'])).events;
+    assert.equal(audited.type, 'realm.created');
+    assert.equal(audited.actor.id, 'cli:operator-7');
+    assert.equal(audited.data.after.profile, 'jack-henry');
+
+    const refused = [
+      [['realms', 'create', 'banking'], 2, /banking exists/],
+      [['realms', 'create', 'Not_A_Name'], 2, /lowercase letters/],
+      [['realms', 'create', 'other', '--profile', 'nope'], 3, /nope/],
+      [['realms', 'delete', 'default'], 2, /declared in the configuration file/],
+      [['realms', 'show', 'nowhere'], 2, /unknown realm nowhere/],
+    ] as const;
+    for (const [args, code, message] of refused) {
+      const r = await run([...args]);
+      assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+    }
+    assert.deepEqual(await json(['realms', 'delete', 'banking']), { deleted: 'banking' });
+    assert.deepEqual((await json(['realms', 'list'])).map((r: { name: string }) => r.name).sort(), ['admin', 'default']);
+    assert.equal((await run(['clients', 'show', 'bank-svc', '--realm', 'banking'])).code, 2, 'the realm is gone with its clients');
+  });
 });

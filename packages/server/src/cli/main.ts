@@ -8,6 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { AuthorizationServer } from '../core/server.ts';
 import { DEFAULT_REALM, type ClientMetadataInput } from '../core/config/index.ts';
+import { PROFILES } from '../core/config/profiles.ts';
 import { openRuntime, type Runtime } from './runtime.ts';
 import { serve } from './serve.ts';
 import { tokenCommand } from './token.ts';
@@ -212,6 +213,38 @@ export function buildCli(): Command {
     .addOption(realmOpt())
     .option('--promote', 'when its successor is only pre-published, make the successor sign at once')
     .action((kid, o) => withRuntime(o.config, async (rt) => out({ revoked: (await rt.server.revokeKey(o.realm, kid, { promoteSuccessor: Boolean(o.promote), actor: cliActor() }), kid) })));
+
+  const realms = program.command('realms').description('realms: those declared in the configuration file, and runtime realms (stored)');
+  realms
+    .command('list')
+    .addOption(configOpt())
+    .action((o) => withRuntime(o.config, async (rt) => out(await rt.server.admin.listRealms(cliActor()))));
+  realms
+    .command('show <name>')
+    .addOption(configOpt())
+    .action((name, o) => withRuntime(o.config, async (rt) => out(await rt.server.admin.getRealm(cliActor(), name))));
+  realms
+    .command('create <name>')
+    .description('create a runtime realm, served by every instance: its own issuer, signing keys and clients')
+    .addOption(configOpt())
+    .option('--settings <file>', "the realm's settings as in a realm of the configuration file, without clients (YAML or JSON: profile, scopes, assertions, tokens, keys)")
+    .addOption(new Option('--profile <profile>', 'a vendor profile (wins over --settings)').choices(PROFILES))
+    .option('--scope <scope>', 'a scope the realm offers (repeatable; adds to --settings)', collect)
+    .action((name: string, o) =>
+      withRuntime(o.config, async (rt) => {
+        const settings = o.settings ? readStructured(o.settings) : {};
+        if (settings === null || typeof settings !== 'object' || Array.isArray(settings)) throw new OperatorError(EXIT.usage, `${o.settings}: the realm settings must be a mapping (profile, scopes, assertions, tokens, keys)`);
+        const input: Record<string, unknown> = { ...(settings as Record<string, unknown>), name };
+        if (o.profile !== undefined) input.profile = o.profile;
+        if (o.scope !== undefined) input.scopes = [...((input.scopes as unknown[] | undefined) ?? []), ...(o.scope as string[]).map((scope) => ({ name: scope }))];
+        out(await rt.server.admin.createRealm(cliActor(), input as never));
+      }),
+    );
+  realms
+    .command('delete <name>')
+    .description('delete a runtime realm: no instance serves it any more; its clients and signing keys are deleted (a realm declared in the file is removed there)')
+    .addOption(configOpt())
+    .action((name: string, o) => withRuntime(o.config, async (rt) => out({ deleted: (await rt.server.admin.deleteRealm(cliActor(), name), name) })));
 
   registerAdminCommands(program);
 

@@ -15,8 +15,12 @@ import { AdminError } from '../core/errors/index.ts';
 import { EXIT, OperatorError, tokenError } from './exit.ts';
 import type { ClientMetadataInput } from '../core/config/index.ts';
 import type { ClientWriteResult } from '../core/server.ts';
+import type { RealmInput, RealmView } from '../core/admin/types.ts';
 
 type Env = Record<string, string | undefined>;
+
+/** The admin API adds `admin` (whether it is the admin realm) to a realm; the local view has no such field. */
+const withoutAdminFlag = ({ admin: _admin, ...view }: RealmView & { admin?: boolean }): RealmView => view;
 type View = { client: Record<string, unknown> };
 
 export class RemoteAdmin {
@@ -142,6 +146,14 @@ export class RemoteAdmin {
     return { kid: r.kid, activatesAt: r.activates_at * 1000 };
   }
 
+  /** The realm operations, in the shape of the local admin service (server.admin). */
+  readonly admin = {
+    listRealms: async (_actor?: unknown): Promise<RealmView[]> => ((await this.#call('GET', '/realms')) as { realms: RealmView[] }).realms.map(withoutAdminFlag),
+    getRealm: async (_actor: unknown, name: string): Promise<RealmView> => withoutAdminFlag((await this.#call('GET', `/realms/${encodeURIComponent(name)}`)) as RealmView),
+    createRealm: async (_actor: unknown, input: RealmInput): Promise<RealmView> => withoutAdminFlag((await this.#call('POST', '/realms', input)) as RealmView),
+    deleteRealm: async (_actor: unknown, name: string): Promise<void> => void (await this.#call('DELETE', `/realms/${encodeURIComponent(name)}`)),
+  };
+
   async revokeKey(realm: string, kid: string, opts: { promoteSuccessor?: boolean } = {}): Promise<void> {
     await this.#call('POST', `/realms/${encodeURIComponent(realm)}/keys/${encodeURIComponent(kid)}/revoke`, opts.promoteSuccessor ? { promote_successor: true } : undefined);
   }
@@ -154,7 +166,7 @@ export class RemoteAdmin {
 export function addRemoteOption(program: Command): () => string | undefined {
   let url: string | undefined;
   // Only the commands that go through these operations (the others run on local storage only).
-  const remote: Record<string, string[]> = { clients: ['create', 'list', 'show', 'disable', 'enable', 'delete', 'rotate-secret'], keys: ['list', 'rotate', 'revoke'] };
+  const remote: Record<string, string[]> = { clients: ['create', 'list', 'show', 'disable', 'enable', 'delete', 'rotate-secret'], keys: ['list', 'rotate', 'revoke'], realms: ['list', 'show', 'create', 'delete'] };
   for (const [group, names] of Object.entries(remote)) {
     const parent = program.commands.find((c) => c.name() === group);
     for (const cmd of parent?.commands.filter((c) => names.includes(c.name())) ?? []) {
