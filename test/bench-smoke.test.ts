@@ -79,7 +79,7 @@ describe('bench harness --quick', () => {
         clients_1m: ['clients_10', 'clients_many', 'clients_many_cold'],
         postgres: ['pg_basic', 'pg_es256', 'pg_redis_es256'],
         soak: ['soak'],
-        observability: ['obs_on_basic', 'obs_off_basic', 'obs_on_pkjwt_es256', 'obs_off_pkjwt_es256'],
+        observability: ['obs_on_basic', 'obs_off_basic', 'obs_on_pkjwt_es256', 'obs_off_pkjwt_es256', 'obs_aa1_basic', 'obs_aa2_basic'],
       };
       for (const v of report.variants) {
         if (v.id === 'postgres' && v.skipped) continue; // no PostgreSQL here

@@ -4,7 +4,7 @@
  * measured run with its CPU and memory accounting.
  */
 import { mintBodies, mintJob } from './assertions.ts';
-import { cpuSnapshot, cpuUse, processTree } from './cpu.ts';
+import { cpuSnapshot, cpuUse, processTree, type CpuUse } from './cpu.ts';
 import type { Fixture } from './fixtures.ts';
 import { runLoad, type LoaderName, type LoadResult } from './load.ts';
 import type { RunRecord } from './report.ts';
@@ -121,32 +121,60 @@ export interface MeasuredRun extends RunRecord {
 
 /** One measured run; re-done with more requests if the pre-minted ones ran out. */
 export async function measuredRun(ctx: Ctx, p: Prepared, run: number, durationSec = ctx.opts.durationSec): Promise<MeasuredRun> {
-  let discarded = 0;
+  return (await measuredRuns(ctx, [p], run, durationSec))[0]!;
+}
+
+/**
+ * Measured runs of several servers at the same time, each under a load of its own started together:
+ * they share the machine's moments, so a slower or faster stretch of this shared VM touches all of
+ * them alike, and their ratio is far steadier than that of runs taken one after another. Each
+ * server's "other" CPU leaves out the servers measured with it. Re-done (all of them) with more
+ * requests if the pre-minted ones of one ran out.
+ */
+export async function measuredRuns(ctx: Ctx, ps: Prepared[], run: number, durationSec = ctx.opts.durationSec): Promise<MeasuredRun[]> {
+  const discarded = ps.map(() => 0);
   for (;;) {
-    const items = await itemsFor(ctx, p, p.estimate * durationSec * 1.5 + 1000, run);
-    const serverPids = processTree(p.server.pid);
-    const rss = sampleRss(p.server.pid);
-    const before = cpuSnapshot(serverPids, p.storagePids?.());
-    const r = await load(ctx, p, durationSec, items);
-    const cpu = cpuUse(before, cpuSnapshot(serverPids, p.storagePids?.()));
-    const peakRssBytes = rss.stop();
-    const n = itemCount(items);
-    if (r.exhausted > 0 && discarded < 3 && n < MAX_BODIES) {
-      discarded++;
-      p.estimate = Math.max(p.estimate, r.requests / r.durationSec) * 2;
-      ctx.log(`    ${p.label}: pre-made requests ran out (${fmt(n)}); repeating the run with more`);
-      continue;
+    const items: Array<Items | undefined> = [];
+    for (const p of ps) items.push(await itemsFor(ctx, p, p.estimate * durationSec * 1.5 + 1000, run));
+    const serverPids = ps.map((p) => processTree(p.server.pid));
+    const rss = ps.map((p) => sampleRss(p.server.pid));
+    const before = ps.map((p, i) => cpuSnapshot(serverPids[i]!, p.storagePids?.()));
+    // The loads start one after another within a millisecond; which goes first alternates by run.
+    const order = run % 2 ? ps.map((_, i) => i) : ps.map((_, i) => ps.length - 1 - i);
+    const started = new Map(order.map((i) => [i, load(ctx, ps[i]!, durationSec, items[i])] as const));
+    const results = await Promise.all(ps.map((_, i) => started.get(i)!));
+    const cpus = ps.map((p, i) => cpuUse(before[i]!, cpuSnapshot(serverPids[i]!, p.storagePids?.())));
+    const ours = (c: CpuUse) => c.server + (c.storage ?? 0);
+    const together = cpus.reduce((sum, c) => sum + ours(c), 0);
+    for (const c of cpus) c.other = Math.max(0, c.other - (together - ours(c)));
+    const peaks = rss.map((r) => r.stop());
+    let again = false;
+    for (const [i, p] of ps.entries()) {
+      const r = results[i]!;
+      const n = itemCount(items[i]);
+      if (r.exhausted > 0 && discarded[i]! < 3 && n < MAX_BODIES) {
+        discarded[i]!++;
+        p.estimate = Math.max(p.estimate, r.requests / r.durationSec) * 2;
+        ctx.log(`    ${p.label}: pre-made requests ran out (${fmt(n)}); repeating the run with more`);
+        again = true;
+      }
     }
-    const where = `${p.scenario.label} @ ${p.label}, run ${run}`;
-    if (r.exhausted > 0) ctx.problems.push(`${where}: pre-made requests ran out and were reused (${r.exhausted}×); replayed assertions count as non-2xx`);
-    if (r.non2xx > 0 || r.errors > 0) {
-      ctx.problems.push(`${where}: ${fmt(r.non2xx)} non-2xx responses and ${fmt(r.errors)} socket errors/timeouts out of ${fmt(r.requests)} requests`);
-    }
-    if (cpu.other > NOISE_CORES) {
-      ctx.warnings.push(`${where}: processes outside the benchmark used ${cpu.other.toFixed(2)} cores during the run`);
-    }
-    p.estimate = Math.max(r.rps, 1);
-    return { run, rps: r.rps, p50Ms: r.p50Ms, p99Ms: r.p99Ms, requests: r.requests, non2xx: r.non2xx, errors: r.errors, durationSec: r.durationSec, peakRssBytes, discardedAttempts: discarded, cpu, rssSeries: rss.series() };
+    if (again) continue;
+    return ps.map((p, i) => {
+      const r = results[i]!;
+      const cpu = cpus[i]!;
+      const where = `${p.scenario.label} @ ${p.label}, run ${run}`;
+      if (r.exhausted > 0) ctx.problems.push(`${where}: pre-made requests ran out and were reused (${r.exhausted}×); replayed assertions count as non-2xx`);
+      if (r.non2xx > 0 || r.errors > 0) {
+        ctx.problems.push(`${where}: ${fmt(r.non2xx)} non-2xx responses and ${fmt(r.errors)} socket errors/timeouts out of ${fmt(r.requests)} requests`);
+      }
+      if (cpu.other > NOISE_CORES) {
+        ctx.warnings.push(`${where}: processes outside the benchmark used ${cpu.other.toFixed(2)} cores during the run`);
+      }
+      p.estimate = Math.max(r.rps, 1);
+      const rssSampler = rss[i]!;
+      return { run, rps: r.rps, p50Ms: r.p50Ms, p99Ms: r.p99Ms, requests: r.requests, non2xx: r.non2xx, errors: r.errors, durationSec: r.durationSec, peakRssBytes: peaks[i]!, discardedAttempts: discarded[i]!, cpu, rssSeries: rssSampler.series() };
+    });
   }
 }
 

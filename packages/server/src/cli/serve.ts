@@ -33,7 +33,7 @@ export async function serve(configFile: string | undefined, opts: ServeOptions =
   // In a cluster the primary has migrated, created keys and bootstrapped clients already.
   const overrides = { port: opts.port ?? workerPort() };
   const preview = loadConfig(configFile, process.env, overrides);
-  const metrics = preview.metrics.enabled ? new Metrics({ perClient: preview.metrics.perClient }) : undefined;
+  const metrics = preview.metrics.enabled ? new Metrics({ perClient: preview.metrics.perClient, gcDurations: preview.metrics.gcDurations }) : undefined;
   const runtime = await openRuntime(configFile, { bootstrap: cluster.isPrimary, serves: true, overrides, metrics });
   const { config, server } = runtime;
   const logger = createLogger(config.logLevel);

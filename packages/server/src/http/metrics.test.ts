@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import pino from 'pino';
+import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import type { FastifyInstance } from 'fastify';
 import { resolveConfig } from '../core/config/index.ts';
 import { createKek } from '../core/crypto/kek.ts';
@@ -15,7 +16,7 @@ import { AuthorizationServer } from '../core/server.ts';
 import { createMemoryStorage } from '../storage/memory/index.ts';
 import { buildApp } from './app.ts';
 import { buildManagementApp } from './management.ts';
-import { Metrics } from './metrics.ts';
+import { DurationHistogram, Metrics } from './metrics.ts';
 import { assertionClaims, basic, form, generateTestKey, JWT_BEARER, signAssertion } from '../../../../test/fixtures/assertions.ts';
 
 const logger = pino({ level: 'silent' });
@@ -104,6 +105,58 @@ describe('metrics', () => {
     assert.deepEqual((await s.mgmt.inject({ method: 'GET', url: '/healthz' })).json(), { status: 'ok' });
     assert.deepEqual((await s.mgmt.inject({ method: 'GET', url: '/readyz' })).json(), { status: 'ready' });
     assert.equal((await s.mgmt.inject({ method: 'GET', url: '/oauth2/token' })).statusCode, 404);
+  });
+});
+
+describe('process metrics', () => {
+  const families = async (registry: Registry) => new Set([...(await registry.metrics()).matchAll(/^# TYPE (\S+)/gm)].map((m) => m[1]!));
+
+  it("are prom-client's default metrics without nodejs_gc_duration_seconds, which observes every collection; gc_durations adds it", async () => {
+    const reference = new Registry();
+    collectDefaultMetrics({ register: reference });
+    const expected = await families(reference);
+    assert.ok(expected.has('nodejs_gc_duration_seconds') && expected.has('nodejs_eventloop_lag_seconds'));
+    const tessera = (await families(new Metrics({}).registry));
+    const ours = [...tessera].filter((name) => !name.startsWith('tessera_'));
+    assert.deepEqual(ours.sort(), [...expected].filter((name) => name !== 'nodejs_gc_duration_seconds').sort());
+    assert.ok((await families(new Metrics({ gcDurations: true }).registry)).has('nodejs_gc_duration_seconds'));
+    assert.equal(resolveConfig({ metrics: { gc_durations: true } }).metrics.gcDurations, true);
+    assert.equal(resolveConfig({}).metrics.gcDurations, false);
+  });
+});
+
+describe('the request-duration histogram', () => {
+  const BOUNDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+  const observations: Array<[string, string, number, number]> = [
+    ['POST', '/oauth2/token', 200, 0.0004],
+    ['POST', '/oauth2/token', 200, 0.001], // on a bound: counted in le="0.001", as Prometheus defines it
+    ['POST', '/oauth2/token', 200, 0.0031],
+    ['POST', '/oauth2/token', 401, 0.02],
+    ['GET', '/realms/:realm/jwks', 200, 3.5], // above every bound: +Inf only
+    ['POST', '/oauth2/token', 200, 0.3],
+  ];
+
+  it("writes the same exposition as prom-client's Histogram for the same observations", async () => {
+    const ours = new Registry();
+    const histogram = new DurationHistogram(BOUNDS);
+    ours.registerMetric(histogram as never);
+    const reference = new Registry();
+    const theirs = new Histogram({ name: 'tessera_http_request_duration_seconds', help: 'Request duration per endpoint (route pattern)', labelNames: ['method', 'endpoint', 'status'], buckets: BOUNDS, registers: [reference] });
+    for (const [method, endpoint, status, seconds] of observations) {
+      histogram.observe(method, endpoint, status, seconds);
+      theirs.observe({ method, endpoint, status: String(status) }, seconds);
+    }
+    const lines = async (r: Registry) => (await r.metrics()).split('\n').filter(Boolean).sort();
+    assert.deepEqual(await lines(ours), await lines(reference));
+    assert.match(await ours.metrics(), /^tessera_http_request_duration_seconds_bucket\{le="0.001",method="POST",endpoint="\/oauth2\/token",status="200"\} 2$/m);
+  });
+
+  it(`keeps at most ${DurationHistogram.MAX_SERIES} series; later label sets share one labelled "other"`, async () => {
+    const histogram = new DurationHistogram(BOUNDS);
+    for (let i = 0; i < DurationHistogram.MAX_SERIES + 50; i++) histogram.observe('GET', `/route-${i}`, 200, 0.01);
+    const series = histogram.get().values.filter((v) => v.metricName.endsWith('_count'));
+    assert.equal(series.length, DurationHistogram.MAX_SERIES + 1);
+    assert.equal(series.find((v) => v.labels.endpoint === 'other')?.value, 50);
   });
 });
 

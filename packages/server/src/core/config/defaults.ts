@@ -74,7 +74,7 @@ export const DEFAULTS = {
   adminRealm: 'admin',
   /** Management listener (/metrics, /healthz, /readyz), loopback only by default. */
   managementListen: { host: '127.0.0.1', port: 9464 },
-  metrics: { enabled: true, perClient: false },
+  metrics: { enabled: true, perClient: false, gcDurations: false },
   audit: { retentionDays: 90 },
   /** Safety-net lifetime of cached clients; changes also arrive through the change feed. */
   clientCacheSeconds: 60,

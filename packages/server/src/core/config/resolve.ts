@@ -106,7 +106,7 @@ export interface ResolvedConfig {
   console: { idleTimeoutSeconds: number; absoluteTimeoutSeconds: number; sso: ConsoleSsoConfig | undefined };
   /** Management listener (/metrics, /healthz, /readyz); undefined when turned off. */
   management: { listen: { host: string; port: number } | undefined };
-  metrics: { enabled: boolean; perClient: boolean };
+  metrics: { enabled: boolean; perClient: boolean; gcDurations: boolean };
   audit: { retentionDays: number };
 }
 
@@ -223,7 +223,11 @@ export function resolveConfig(input: unknown): ResolvedConfig {
       sso: consoleSso(file.console?.sso),
     },
     management: { listen: ml === false ? undefined : { host: ml?.host ?? DEFAULTS.managementListen.host, port: ml?.port ?? DEFAULTS.managementListen.port } },
-    metrics: { enabled: file.metrics?.enabled ?? DEFAULTS.metrics.enabled, perClient: file.metrics?.per_client ?? DEFAULTS.metrics.perClient },
+    metrics: {
+      enabled: file.metrics?.enabled ?? DEFAULTS.metrics.enabled,
+      perClient: file.metrics?.per_client ?? DEFAULTS.metrics.perClient,
+      gcDurations: file.metrics?.gc_durations ?? DEFAULTS.metrics.gcDurations,
+    },
     audit: { retentionDays: file.audit?.retention_days ?? DEFAULTS.audit.retentionDays },
   };
   if (config.httpLimits.headersTimeoutMs > config.httpLimits.requestTimeoutMs) fail('http.headers_timeout_ms', 'must not exceed request_timeout_ms');

@@ -189,7 +189,12 @@ export const configFileSchema = z.strictObject({
     listen: z.union([z.literal(false), z.strictObject({ host: z.string().optional(), port: z.number().int().min(0).max(65535).optional() })]).optional(),
   }).optional(),
   /** Prometheus metrics; per-client labels are off by default (cardinality). */
-  metrics: z.strictObject({ enabled: z.boolean().optional(), per_client: z.boolean().optional() }).optional(),
+  metrics: z.strictObject({
+    enabled: z.boolean().optional(),
+    per_client: z.boolean().optional(),
+    /** nodejs_gc_duration_seconds: observes every garbage collection, which costs tokens/s (docs/metrics.md). */
+    gc_durations: z.boolean().optional(),
+  }).optional(),
   /** The audit trail: events older than retention_days are pruned behind an anchor. */
   audit: z.strictObject({ retention_days: z.number().int().min(1).max(36500).optional() }).optional(),
 });
