@@ -26,8 +26,8 @@ const requireCjs = createRequire(import.meta.url);
  * descriptors, version), without `nodejs_gc_duration_seconds` unless asked for. That one observes
  * every garbage collection through a PerformanceObserver, and the server runs with a small young
  * generation (--max-semi-space-size=2), so it collects hundreds of times a second under load: with
- * it, client_secret_basic lost 5-6 % of its tokens/s (the other metrics together about 1.5 %;
- * bench/README.md). The others are read when scraped. prom-client has no switch per default
+ * it, client_secret_basic lost 5-8 % of its tokens/s (bench/README.md, "Metrics overhead"). The
+ * others are read when scraped. prom-client has no switch per default
  * metric, so they are registered one by one from its metric modules (whose names it lists); if that
  * layout ever changes, all of them are collected as collectDefaultMetrics does.
  */
