@@ -128,7 +128,8 @@ export async function measuredRun(ctx: Ctx, p: Prepared, run: number, durationSe
  * Measured runs of several servers at the same time, each under a load of its own started together:
  * they share the machine's moments, so a slower or faster stretch of this shared VM touches all of
  * them alike, and their ratio is far steadier than that of runs taken one after another. Each
- * server's "other" CPU leaves out the servers measured with it. Re-done (all of them) with more
+ * server's "other" CPU leaves out the servers measured with it; its "loader" CPU covers every load
+ * generator of the group (they are children of this process). Re-done (all of them) with more
  * requests if the pre-minted ones of one ran out.
  */
 export async function measuredRuns(ctx: Ctx, ps: Prepared[], run: number, durationSec = ctx.opts.durationSec): Promise<MeasuredRun[]> {

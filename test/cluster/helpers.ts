@@ -303,9 +303,10 @@ export function cliAnswer<T = Record<string, unknown>>(args: string[], env: Env,
         children.delete(child);
         if (code === 0) done();
         else fail(new Error(`tessera ${args.join(' ')} exited with ${code}: ${stderr}`));
+        if (!answered) reject(new Error(`tessera ${args.join(' ')} exited (${code}) without a JSON answer: ${stdout}${stderr}`));
       });
     });
-    exited.catch(reject); // before the answer: the command failed
+    exited.catch(() => undefined); // reported through the answer (above) or by whoever awaits it
     child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.stdout!.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();

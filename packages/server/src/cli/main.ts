@@ -242,7 +242,7 @@ export function buildCli(): Command {
     );
   realms
     .command('delete <name>')
-    .description('delete a runtime realm: no instance serves it any more; its clients and signing keys are deleted (a realm declared in the file is removed there)')
+    .description('delete a runtime realm: no instance serves it any more; its clients and signing keys are deleted (a realm declared in the configuration file is refused: remove it from the file)')
     .addOption(configOpt())
     .action((name: string, o) => withRuntime(o.config, async (rt) => out({ deleted: (await rt.server.admin.deleteRealm(cliActor(), name), name) })));
 
