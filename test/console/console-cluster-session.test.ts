@@ -9,45 +9,15 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import postgres from 'postgres';
 import { startTestServer, TestClock, type TestServer } from '../fixtures/server.ts';
-import { PG_URL, sqliteBackend, type Backend } from '../fixtures/backends.ts';
+import { postgresBackend, sqliteBackend, type Backend } from '../fixtures/backends.ts';
 import { createKek } from '../../packages/server/src/core/crypto/kek.ts';
-import type { Storage } from '../../packages/server/src/core/ports/index.ts';
-import { createPostgresStorage } from '../../packages/server/src/storage/postgres/index.ts';
 import { createLoginLink, sessionIdHash } from '../../packages/server/src/http/console/index.ts';
 
 const REDIS_URL = process.env.TESSERA_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-/** PostgreSQL + Redis: each open() is another instance's storage on the same schema and Redis prefix. */
-function postgresRedisBackend(): Backend & { rows(): Promise<Array<Record<string, unknown>>> } {
-  const schema = `console_${process.pid}_${randomBytes(4).toString('hex')}`;
-  const opened: Storage[] = [];
-  const admin = postgres(PG_URL, { max: 1, onnotice: () => {}, connect_timeout: 3 });
-  return {
-    name: 'postgres+redis',
-    shared: true,
-    async open() {
-      const s = await createPostgresStorage({ url: PG_URL, schema, redis: REDIS_URL, redisPrefix: `tessera-test:${schema}:`, max: 3 });
-      opened.push(s);
-      return s;
-    },
-    async exec() {
-      throw new Error('not used');
-    },
-    async rows() {
-      return admin.unsafe(`SELECT * FROM "${schema}".console_sessions`);
-    },
-    async cleanup() {
-      for (const s of opened) await s.close();
-      await admin.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      await admin.end({ timeout: 5 });
-    },
-  };
-}
-
 for (const [name, makeBackend] of [
-  ['PostgreSQL + Redis', postgresRedisBackend],
+  ['PostgreSQL + Redis', () => postgresBackend({ redis: REDIS_URL })],
   ['SQLite', sqliteBackend],
 ] as const) {
   describe(`console sessions on two instances sharing ${name}`, () => {
@@ -201,7 +171,7 @@ for (const [name, makeBackend] of [
     if (name === 'PostgreSQL + Redis') {
       it('the store holds the hash of the session id, never the id or the CSRF token; expired sessions are purged', async () => {
         const s = await signIn(A, 'dave@example.com');
-        const rows = await (backend as ReturnType<typeof postgresRedisBackend>).rows();
+        const rows = await (backend as ReturnType<typeof postgresBackend>).rows('console_sessions');
         const mine = rows.find((r) => r['id_hash'] === sessionIdHash(s.id));
         assert.ok(mine, 'stored under the hash of its id');
         const dump = JSON.stringify(rows);
@@ -209,7 +179,7 @@ for (const [name, makeBackend] of [
         assert.ok(!dump.includes(s.csrf), 'the CSRF token is not stored');
         clock.advance(3601_000);
         await B.server.purgeExpired();
-        assert.equal((await (backend as ReturnType<typeof postgresRedisBackend>).rows()).length, 0, 'every session of this suite is past a timeout');
+        assert.equal((await (backend as ReturnType<typeof postgresBackend>).rows('console_sessions')).length, 0, 'every session of this suite is past a timeout');
       });
     }
   });
