@@ -369,7 +369,8 @@ export class AuthorizationServer {
   #recordFailure(endpoint: 'token' | 'introspect' | 'revoke', req: EndpointRequest, err: unknown): void {
     if (!(err instanceof OAuthError)) return;
     const claimed = claimedIdentity(req.params, req.authorization);
-    this.activity.failed(req.realm.name, claimed.clientId);
+    // A client id that names no client counts in the realm's total only: invented ids get no series.
+    this.activity.failed(req.realm.name, err.reason === 'client_unknown' ? null : claimed.clientId);
     this.failures.record({
       realm: req.realm.name,
       clientId: claimed.clientId,

@@ -3,8 +3,9 @@
  * console's activity chart), summed over every instance of a cluster. The request path only bumps
  * a counter in memory (O(1), no I/O); every few seconds the instance adds what it counted to the
  * shared ActivityStore, and a view reads the store plus what this instance has not written yet.
- * Bounded: at most `maxClients` distinct client series per realm between two flushes (refusals
- * naming random client ids cannot grow it; past the cap only the realm's totals count).
+ * Bounded: at most `maxClients` distinct client series per realm between two flushes (past the
+ * cap only the realm's totals count); a refusal for a client id that does not exist counts in the
+ * realm's total only (the server passes no client), so invented ids make no series at all.
  */
 import type { ActivityDelta, ActivityStore } from '../ports/index.ts';
 

@@ -51,6 +51,13 @@ describe('admin API for the console: activity, failures by time, published JWKS'
     assert.ok(none.issued.every((n: number) => n === 0) && none.failures.every((n: number) => n === 0));
   });
 
+  it('a refusal naming a client id that does not exist counts in the realm only: invented ids get no series of their own', async () => {
+    const before = (await call('/realms/default/activity?minutes=1')).json().failures[0];
+    assert.equal((await token('ghost-1', 'x')).statusCode, 401);
+    assert.equal((await call('/realms/default/activity?minutes=1')).json().failures[0], before + 1);
+    assert.deepEqual((await call('/realms/default/activity?client_id=ghost-1&minutes=1')).json().failures, [0]);
+  });
+
   it('validates the query and the realm (problem documents)', async () => {
     assert.equal((await call('/realms/default/activity?minutes=61')).statusCode, 400);
     assert.equal((await call('/realms/default/activity?minutes=0')).statusCode, 400);
