@@ -65,14 +65,14 @@ function generatePair(alg: AsymmetricAlg) {
  * (`tessera keys revoke KID`).
  */
 export function generateSigningKey(realm: string, alg: AsymmetricAlg, kek: KeyEncryptionKey, now: number, activatesAt: number): SigningKeyRecord {
-  let pair = generatePair(alg);
-  let pub = pair.publicKey.export({ format: 'jwk' }) as Jwk;
-  let kid = jwkThumbprint(pub);
-  while (kid.startsWith('-')) {
+  let pair: ReturnType<typeof generatePair>;
+  let pub: Jwk;
+  let kid: string;
+  do {
     pair = generatePair(alg);
     pub = pair.publicKey.export({ format: 'jwk' }) as Jwk;
     kid = jwkThumbprint(pub);
-  }
+  } while (kid.startsWith('-'));
   const publicJwk: Jwk = { ...pub, kid, alg, use: 'sig' };
   const der = pair.privateKey.export({ format: 'der', type: 'pkcs8' });
   return {
