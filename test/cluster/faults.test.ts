@@ -144,6 +144,9 @@ async function checkAnswers(outcomes: Outcome[], jwks: JSONWebKeySet, window: { 
   for (const o of [...inWindow, ...sample]) await jwtVerify(o.body!.access_token as string, keys, { issuer: ISSUER, typ: 'at+jwt' });
 }
 
+/** The instance's last output lines, for a failure message. */
+const logTail = (instance: Instance, lines = 20) => instance.output().trimEnd().split('\n').slice(-lines).join('\n');
+
 const readyz = async (url: string) => (await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(15_000) })).status;
 
 describe('faults under load', { timeout: 120_000 }, () => {
@@ -194,7 +197,7 @@ describe('faults under load', { timeout: 120_000 }, () => {
       const jwtDuring = during.filter((o) => o.kind === 'jwt');
       assert.ok(jwtDuring.length > 0, 'assertions were tried during the outage');
       assert.deepEqual(jwtDuring.filter((o) => o.status === 200).map(describeOutcome), [], 'no private_key_jwt request succeeds while the replay store is down');
-      assert.deepEqual(afterwards.filter((o) => o.status !== 200).map(describeOutcome), [], 'all succeed after recovery');
+      assert.deepEqual(afterwards.filter((o) => o.status !== 200).map(describeOutcome), [], `all succeed after recovery; the server's last lines:\n${logTail(instance)}`);
       const basicDuring = during.filter((o) => o.kind === 'basic');
       notes.push(
         `(a) during the outage: basic ${basicDuring.filter((o) => o.status === 200).length}×200 ${basicDuring.filter((o) => o.status === 503).length}×503, ` +
@@ -262,7 +265,7 @@ describe('faults under load', { timeout: 120_000 }, () => {
       assert.ok(jwtDuring.length > 0 && basicDuring.length > 0);
       assert.deepEqual(jwtDuring.filter((o) => o.status !== 503).map(describeOutcome), [], 'every assertion is refused with 503 while Redis is down');
       assert.deepEqual(basicDuring.filter((o) => o.status !== 200).map(describeOutcome), [], 'client_secret_basic does not need Redis');
-      assert.deepEqual(afterwards.filter((o) => o.status !== 200).map(describeOutcome), [], 'all succeed after recovery');
+      assert.deepEqual(afterwards.filter((o) => o.status !== 200).map(describeOutcome), [], `all succeed after recovery; the server's last lines:\n${logTail(instance)}`);
       notes.push(`(b) during the outage: basic ${basicDuring.length}×200, jwt ${jwtDuring.length}×503, slowest ${Math.max(...during.map((o) => o.end - o.start))} ms`);
       assert.equal(await instance.stop(), 0);
     } finally {

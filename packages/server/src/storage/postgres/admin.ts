@@ -19,7 +19,8 @@ import type {
 import { GENESIS_HASH, failureKey, mergeFailure } from '../memory/admin.ts';
 
 type Sql = postgres.Sql;
-type Run = <T>(statement: PromiseLike<T>) => Promise<T>;
+/** Runs a statement made by the given function (index.ts StatementRunner.run). */
+export type Run = <T>(statement: () => PromiseLike<T>) => Promise<T>;
 
 type AuditRow = { seq: string | number; at: string | number; type: string; realm: string | null; client_id: string | null; data: string; prev_hash: string; hash: string };
 
@@ -32,7 +33,7 @@ export function postgresAdminStores(sql: Sql, run: Run, schema: string) {
   const json = (v: unknown) => sql.json(v as postgres.JSONValue);
   const audit: AuditStore = {
     async append(inputs, hash) {
-      return run(
+      return run(() =>
         sql.begin(async (tx) => {
           await tx`SELECT pg_advisory_xact_lock(hashtextextended(${`tessera.audit:${schema}`}, 0))`;
           const [last] = await tx<{ seq: string; hash: string }[]>`SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1`;
@@ -57,7 +58,7 @@ export function postgresAdminStores(sql: Sql, run: Run, schema: string) {
     async list(o = {}) {
       const type = o.type;
       const prefix = type?.endsWith('.*') ? type.slice(0, -1) : undefined;
-      const rows = await run(sql<AuditRow[]>`SELECT * FROM audit_events WHERE true
+      const rows = await run(() => sql<AuditRow[]>`SELECT * FROM audit_events WHERE true
         ${o.after !== undefined ? sql`AND seq > ${o.after}` : sql``}
         ${o.since !== undefined ? sql`AND at >= ${o.since}` : sql``}
         ${o.until !== undefined ? sql`AND at < ${o.until}` : sql``}
@@ -68,11 +69,11 @@ export function postgresAdminStores(sql: Sql, run: Run, schema: string) {
       return rows.map(auditFromRow);
     },
     async anchor() {
-      const [row] = await run(sql<{ seq: string; hash: string }[]>`SELECT seq, hash FROM audit_anchor WHERE id = 1`);
+      const [row] = await run(() => sql<{ seq: string; hash: string }[]>`SELECT seq, hash FROM audit_anchor WHERE id = 1`);
       return row && { seq: Number(row.seq), hash: row.hash };
     },
     async prune(before) {
-      return run(
+      return run(() =>
         sql.begin(async (tx) => {
           await tx`SELECT pg_advisory_xact_lock(hashtextextended(${`tessera.audit:${schema}`}, 0))`;
           const [last] = await tx<{ seq: string; hash: string }[]>`SELECT seq, hash FROM audit_events WHERE at < ${before} ORDER BY seq DESC LIMIT 1`;
@@ -97,7 +98,7 @@ export function postgresAdminStores(sql: Sql, run: Run, schema: string) {
         merged.set(k, cur ? mergeFailure(cur, f) : f);
       }
       const keys = [...merged.keys()].sort();
-      await run(
+      await run(() =>
         sql.begin(async (tx) => {
           const clients = new Set<string>();
           for (const k of keys) {
@@ -126,7 +127,7 @@ export function postgresAdminStores(sql: Sql, run: Run, schema: string) {
       );
     },
     async list(realm, options = {}) {
-      const rows = await run(sql<FailureRow[]>`SELECT data, count, first_seen, last_seen FROM auth_failures WHERE realm = ${realm}
+      const rows = await run(() => sql<FailureRow[]>`SELECT data, count, first_seen, last_seen FROM auth_failures WHERE realm = ${realm}
         ${options.clientId !== undefined ? sql`AND client_id = ${options.clientId}` : sql``}
         ORDER BY last_seen DESC, key LIMIT ${options.limit ?? null}`);
       return rows.map(failureFromRow);
@@ -135,24 +136,24 @@ export function postgresAdminStores(sql: Sql, run: Run, schema: string) {
 
   const realms: RealmStore = {
     async list() {
-      const rows = await run(sql<{ name: string; data: Record<string, unknown>; created_at: string }[]>`SELECT name, data, created_at FROM realms ORDER BY name`);
+      const rows = await run(() => sql<{ name: string; data: Record<string, unknown>; created_at: string }[]>`SELECT name, data, created_at FROM realms ORDER BY name`);
       return rows.map((r) => ({ name: r.name, settings: r.data, createdAt: Number(r.created_at) }));
     },
     async get(name) {
-      const [r] = await run(sql<{ name: string; data: Record<string, unknown>; created_at: string }[]>`SELECT name, data, created_at FROM realms WHERE name = ${name}`);
+      const [r] = await run(() => sql<{ name: string; data: Record<string, unknown>; created_at: string }[]>`SELECT name, data, created_at FROM realms WHERE name = ${name}`);
       return r && { name: r.name, settings: r.data, createdAt: Number(r.created_at) };
     },
     async create(realm) {
-      return (await run(sql`INSERT INTO realms (name, data, created_at) VALUES (${realm.name}, ${json(realm.settings)}, ${realm.createdAt}) ON CONFLICT DO NOTHING`)).count === 1;
+      return (await run(() => sql`INSERT INTO realms (name, data, created_at) VALUES (${realm.name}, ${json(realm.settings)}, ${realm.createdAt}) ON CONFLICT DO NOTHING`)).count === 1;
     },
     async delete(name) {
-      return (await run(sql`DELETE FROM realms WHERE name = ${name}`)).count === 1;
+      return (await run(() => sql`DELETE FROM realms WHERE name = ${name}`)).count === 1;
     },
   };
 
   const leases: LeaseStore = {
     async acquire(name, holder, ttlMs, now) {
-      const result = await run(sql`INSERT INTO leases (name, holder, expires_at) VALUES (${name}, ${holder}, ${now + ttlMs})
+      const result = await run(() => sql`INSERT INTO leases (name, holder, expires_at) VALUES (${name}, ${holder}, ${now + ttlMs})
         ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
         WHERE leases.holder = EXCLUDED.holder OR leases.expires_at <= ${now}`);
       return result.count === 1;
@@ -161,12 +162,12 @@ export function postgresAdminStores(sql: Sql, run: Run, schema: string) {
 
   const clientExtras = {
     async update(client: ClientRecord, expectedUpdatedAt: number): Promise<boolean> {
-      const result = await run(sql`UPDATE clients SET data = ${json(client)}, created_at = ${client.createdAt}, updated_at = ${client.updatedAt}
+      const result = await run(() => sql`UPDATE clients SET data = ${json(client)}, created_at = ${client.createdAt}, updated_at = ${client.updatedAt}
         WHERE realm = ${client.realm} AND client_id = ${client.clientId} AND updated_at = ${expectedUpdatedAt}`);
       return result.count === 1;
     },
     async delete(realm: string, clientId: string): Promise<boolean> {
-      return run(
+      return run(() =>
         sql.begin(async (tx) => {
           const deleted = (await tx`DELETE FROM clients WHERE realm = ${realm} AND client_id = ${clientId}`).count === 1;
           if (deleted) {
@@ -178,7 +179,7 @@ export function postgresAdminStores(sql: Sql, run: Run, schema: string) {
       );
     },
     async deletedAt(realm: string, clientId: string): Promise<number | undefined> {
-      const [row] = await run(sql<{ deleted_at: string }[]>`SELECT deleted_at FROM client_tombstones WHERE realm = ${realm} AND client_id = ${clientId}`);
+      const [row] = await run(() => sql<{ deleted_at: string }[]>`SELECT deleted_at FROM client_tombstones WHERE realm = ${realm} AND client_id = ${clientId}`);
       return row === undefined ? undefined : Number(row.deleted_at);
     },
   };
@@ -194,22 +195,22 @@ export function postgresAdminStores(sql: Sql, run: Run, schema: string) {
   });
   const consoleSessions: ConsoleSessionStore = {
     async create(s) {
-      await run(sql`INSERT INTO console_sessions (id_hash, subject, scope, created_at, last_seen, expires_at)
+      await run(() => sql`INSERT INTO console_sessions (id_hash, subject, scope, created_at, last_seen, expires_at)
         VALUES (${s.idHash}, ${s.subject}, ${s.scope}, ${s.createdAt}, ${s.lastSeen}, ${s.expiresAt})`);
     },
     async touch(idHash, now, idleMs) {
       // One statement: the check and the update are atomic across instances.
-      const [row] = await run(sql<SessionRow[]>`UPDATE console_sessions SET last_seen = GREATEST(last_seen, ${now})
+      const [row] = await run(() => sql<SessionRow[]>`UPDATE console_sessions SET last_seen = GREATEST(last_seen, ${now})
         WHERE id_hash = ${idHash} AND ${now} < expires_at AND ${now} - last_seen <= ${idleMs} RETURNING *`);
       if (row) return sessionFromRow(row);
-      await run(sql`DELETE FROM console_sessions WHERE id_hash = ${idHash}`);
+      await run(() => sql`DELETE FROM console_sessions WHERE id_hash = ${idHash}`);
       return undefined;
     },
     async delete(idHash) {
-      return (await run(sql`DELETE FROM console_sessions WHERE id_hash = ${idHash}`)).count === 1;
+      return (await run(() => sql`DELETE FROM console_sessions WHERE id_hash = ${idHash}`)).count === 1;
     },
     async purgeExpired(now, idleBefore) {
-      return (await run(sql`DELETE FROM console_sessions WHERE expires_at < ${now} OR last_seen < ${idleBefore ?? -1}`)).count;
+      return (await run(() => sql`DELETE FROM console_sessions WHERE expires_at < ${now} OR last_seen < ${idleBefore ?? -1}`)).count;
     },
   };
 
@@ -217,16 +218,16 @@ export function postgresAdminStores(sql: Sql, run: Run, schema: string) {
     async add(deltas) {
       if (deltas.length === 0) return;
       const rows = deltas.map((d) => ({ realm: d.realm, client_id: d.clientId ?? '', minute: d.minute, issued: d.issued, failed: d.failed }));
-      await run(sql`INSERT INTO activity ${sql(rows, 'realm', 'client_id', 'minute', 'issued', 'failed')}
+      await run(() => sql`INSERT INTO activity ${sql(rows, 'realm', 'client_id', 'minute', 'issued', 'failed')}
         ON CONFLICT (realm, client_id, minute) DO UPDATE SET issued = activity.issued + excluded.issued, failed = activity.failed + excluded.failed`);
     },
     async range(realm, clientId, fromMinute, toMinute) {
-      const rows = await run(sql<Array<{ minute: string; issued: string; failed: string }>>`SELECT minute, issued, failed FROM activity
+      const rows = await run(() => sql<Array<{ minute: string; issued: string; failed: string }>>`SELECT minute, issued, failed FROM activity
         WHERE realm = ${realm} AND client_id = ${clientId ?? ''} AND minute BETWEEN ${fromMinute} AND ${toMinute} ORDER BY minute`);
       return rows.map((r) => ({ minute: Number(r.minute), issued: Number(r.issued), failed: Number(r.failed) }));
     },
     async purge(beforeMinute) {
-      return (await run(sql`DELETE FROM activity WHERE minute < ${beforeMinute}`)).count;
+      return (await run(() => sql`DELETE FROM activity WHERE minute < ${beforeMinute}`)).count;
     },
   };
 

@@ -26,7 +26,7 @@ import type {
 import { ListenerSet, checkLimit } from '../memory/index.ts';
 import { createRedisChangeFeed, createRedisReplayStore, envelope, parseEnvelope } from '../redis/index.ts';
 import { createRedisRateLimiter } from '../redis/rate-limiter.ts';
-import { postgresAdminStores } from './admin.ts';
+import { postgresAdminStores, type Run } from './admin.ts';
 
 export interface PostgresStorageOptions {
   /** postgres://user:pass@host:port/db; may carry `?schema=…` (or `search_path`) and `?redis=redis://…`. */
@@ -119,8 +119,28 @@ function withDeadline<T>(work: PromiseLike<T>, ms: number): Promise<T> {
   return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
 
-/** Runs one statement (a query of the `postgres` package runs when awaited), translating failures. */
-type Run = <T>(statement: PromiseLike<T>) => Promise<T>;
+// Run (admin.ts): statements are given as functions making them (a query of the `postgres`
+// package runs when awaited), so that one can be made again when its first try was never sent.
+
+/**
+ * Whether `error` says the statement was never sent: the connection opened for it did not become
+ * ready in time. The driver sends a statement waiting for a new connection only once the server
+ * is ready for queries, which is also when it stops the connect timer.
+ */
+const neverSent = (error: unknown): boolean => error instanceof Error && (error as { code?: unknown }).code === 'CONNECT_TIMEOUT';
+
+/**
+ * Makes and runs a statement; again, once, when the first try was never sent and its caller still
+ * waits (`waiting`: a statement made after its deadline could land after its caller was refused).
+ */
+async function runOnceMore<T>(statement: () => PromiseLike<T>, waiting: () => boolean): Promise<T> {
+  try {
+    return await statement();
+  } catch (error) {
+    if (!neverSent(error) || !waiting()) throw error;
+    return statement();
+  }
+}
 
 /**
  * Runs statements with a deadline and translated failures, and keeps track of those still running,
@@ -130,8 +150,15 @@ type Run = <T>(statement: PromiseLike<T>) => Promise<T>;
 class StatementRunner {
   readonly #running = new Set<Promise<unknown>>();
 
-  /** Runs one statement of the stores: it must settle within the statement deadline. */
-  readonly run: Run = (statement) => this.track(withDeadline(statement, STATEMENT_DEADLINE_MS));
+  /**
+   * Runs one statement of the stores: it must settle within the statement deadline. A statement
+   * whose new connection timed out is tried again within that deadline: the pool may meanwhile
+   * have an idle connection (a slow connect, e.g. on a loaded machine, is not an outage).
+   */
+  readonly run: Run = (statement) => {
+    const deadline = performance.now() + STATEMENT_DEADLINE_MS;
+    return this.track(withDeadline(runOnceMore(statement, () => performance.now() < deadline), STATEMENT_DEADLINE_MS));
+  };
 
   /** Runs work that has no deadline of its own (migrations, which may wait for a lock). */
   track<T>(work: PromiseLike<T>): Promise<T> {
@@ -228,13 +255,13 @@ type DataRow<T> = { data: T };
 function postgresClients(sql: Sql, run: Run, extras: ReturnType<typeof postgresAdminStores>['clientExtras']): ClientStore {
   return {
     async get(realm, clientId) {
-      const [row] = await run(sql<DataRow<ClientRecord>[]>`SELECT data FROM clients WHERE realm = ${realm} AND client_id = ${clientId}`);
+      const [row] = await run(() => sql<DataRow<ClientRecord>[]>`SELECT data FROM clients WHERE realm = ${realm} AND client_id = ${clientId}`);
       return row?.data;
     },
     async list(realm, options = {}) {
       checkLimit(options.limit);
       const limit = options.limit ?? null; // LIMIT NULL: no limit
-      const rows = await run(
+      const rows = await run(() =>
         options.after === undefined
           ? sql<DataRow<ClientRecord>[]>`SELECT data FROM clients WHERE realm = ${realm} ORDER BY client_id LIMIT ${limit}`
           : sql<DataRow<ClientRecord>[]>`SELECT data FROM clients WHERE realm = ${realm} AND client_id > ${options.after}
@@ -243,13 +270,13 @@ function postgresClients(sql: Sql, run: Run, extras: ReturnType<typeof postgresA
       return rows.map((row) => row.data);
     },
     async create(client) {
-      const result = await run(sql`INSERT INTO clients (realm, client_id, data, created_at, updated_at)
+      const result = await run(() => sql`INSERT INTO clients (realm, client_id, data, created_at, updated_at)
         VALUES (${client.realm}, ${client.clientId}, ${jsonb(sql, client)}, ${client.createdAt}, ${client.updatedAt})
         ON CONFLICT DO NOTHING`);
       return result.count === 1;
     },
     async put(client) {
-      await run(sql`INSERT INTO clients (realm, client_id, data, created_at, updated_at)
+      await run(() => sql`INSERT INTO clients (realm, client_id, data, created_at, updated_at)
         VALUES (${client.realm}, ${client.clientId}, ${jsonb(sql, client)}, ${client.createdAt}, ${client.updatedAt})
         ON CONFLICT (realm, client_id) DO UPDATE SET
           data = EXCLUDED.data, created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at`);
@@ -258,7 +285,7 @@ function postgresClients(sql: Sql, run: Run, extras: ReturnType<typeof postgresA
     delete: (realm, clientId) => extras.delete(realm, clientId),
     deletedAt: (realm, clientId) => extras.deletedAt(realm, clientId),
     async count(realm) {
-      const [row] = await run(sql<{ n: number }[]>`SELECT count(*)::integer AS n FROM clients WHERE realm = ${realm}`);
+      const [row] = await run(() => sql<{ n: number }[]>`SELECT count(*)::integer AS n FROM clients WHERE realm = ${realm}`);
       return row?.n ?? 0;
     },
   };
@@ -267,24 +294,24 @@ function postgresClients(sql: Sql, run: Run, extras: ReturnType<typeof postgresA
 function postgresKeys(sql: Sql, run: Run): SigningKeyStore {
   return {
     async list(realm) {
-      const rows = await run(
+      const rows = await run(() =>
         sql<DataRow<SigningKeyRecord>[]>`SELECT data FROM signing_keys WHERE realm = ${realm} ORDER BY activates_at, kid`,
       );
       return rows.map((row) => row.data);
     },
     async put(key) {
-      await run(sql`INSERT INTO signing_keys (realm, kid, data, activates_at)
+      await run(() => sql`INSERT INTO signing_keys (realm, kid, data, activates_at)
         VALUES (${key.realm}, ${key.kid}, ${jsonb(sql, key)}, ${key.activatesAt})
         ON CONFLICT (realm, kid) DO UPDATE SET data = EXCLUDED.data, activates_at = EXCLUDED.activates_at`);
     },
     async delete(realm, kid) {
-      const result = await run(sql`DELETE FROM signing_keys WHERE realm = ${realm} AND kid = ${kid}`);
+      const result = await run(() => sql`DELETE FROM signing_keys WHERE realm = ${realm} AND kid = ${kid}`);
       return result.count === 1;
     },
     // NOT EXISTS alone can race under READ COMMITTED: a transaction-scoped advisory lock per realm
     // makes concurrent first inserts run one after the other.
     async createFirst(key) {
-      const inserted = await run(
+      const inserted = await run(() =>
         sql.begin(async (tx) => {
           await tx`SELECT pg_advisory_xact_lock(hashtextextended(${`tessera.first-key:${key.realm}`}, 0))`;
           return tx`INSERT INTO signing_keys (realm, kid, data, activates_at)
@@ -301,20 +328,20 @@ function postgresRevocations(sql: Sql, run: Run): RevocationStore {
   return {
     // Kept until the latest expiresAt given; an earlier one never shortens the entry.
     async revoke(realm, jti, expiresAt) {
-      await run(sql`INSERT INTO revocations (realm, jti, expires_at) VALUES (${realm}, ${jti}, ${expiresAt})
+      await run(() => sql`INSERT INTO revocations (realm, jti, expires_at) VALUES (${realm}, ${jti}, ${expiresAt})
         ON CONFLICT (realm, jti) DO UPDATE SET expires_at = EXCLUDED.expires_at
         WHERE EXCLUDED.expires_at > revocations.expires_at`);
     },
     async isRevoked(realm, jti) {
-      const rows = await run(sql`SELECT 1 FROM revocations WHERE realm = ${realm} AND jti = ${jti}`);
+      const rows = await run(() => sql`SELECT 1 FROM revocations WHERE realm = ${realm} AND jti = ${jti}`);
       return rows.length > 0;
     },
     async list(realm) {
-      const rows = await run(sql`SELECT jti, expires_at FROM revocations WHERE realm = ${realm} ORDER BY jti`);
+      const rows = await run(() => sql`SELECT jti, expires_at FROM revocations WHERE realm = ${realm} ORDER BY jti`);
       return rows.map((r) => ({ jti: r.jti as string, expiresAt: Number(r.expires_at) }));
     },
     async purgeExpired(now) {
-      return (await run(sql`DELETE FROM revocations WHERE expires_at < ${now}`)).count;
+      return (await run(() => sql`DELETE FROM revocations WHERE expires_at < ${now}`)).count;
     },
   };
 }
@@ -344,7 +371,7 @@ function postgresReplay(sql: Sql, run: Run): ReplayStore {
     // Sorted by key, i.e. by (realm, client id, jti): NUL separates the parts and sorts first.
     const rows = [...firstOf].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, i]) => uses[i]!);
     const batch = JSON.stringify(rows.map((r) => ({ realm: r.realm, client_id: r.clientId, jti: r.jti, expires_at: Math.trunc(r.expiresAt) })));
-    const written = await run(sql`INSERT INTO replay (realm, client_id, jti, expires_at)
+    const written = await run(() => sql`INSERT INTO replay (realm, client_id, jti, expires_at)
       SELECT realm, client_id, jti, expires_at FROM json_to_recordset(${batch}::text::json) AS b(realm text, client_id text, jti text, expires_at bigint)
       ON CONFLICT (realm, client_id, jti) DO UPDATE SET expires_at = EXCLUDED.expires_at
       WHERE replay.expires_at < ${Date.now()}
@@ -357,7 +384,7 @@ function postgresReplay(sql: Sql, run: Run): ReplayStore {
       return batcher.add({ realm: storable(realm), clientId: storable(clientId), jti: storable(jti), expiresAt });
     },
     async purgeExpired(now) {
-      return (await run(sql`DELETE FROM replay WHERE expires_at < ${now}`)).count;
+      return (await run(() => sql`DELETE FROM replay WHERE expires_at < ${now}`)).count;
     },
   };
 }
@@ -402,7 +429,7 @@ class PostgresChangeFeed implements ChangeFeed {
   }
 
   async publish(event: ChangeEvent): Promise<void> {
-    await this.#run(this.#sql`SELECT pg_notify(${this.#channel}, ${envelope(event, this.#origin)})`);
+    await this.#run(() => this.#sql`SELECT pg_notify(${this.#channel}, ${envelope(event, this.#origin)})`);
     this.#listeners.deliver(event);
   }
 
@@ -499,7 +526,7 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
       await migrated;
     },
     async ping() {
-      await run(sql`SELECT 1`);
+      await run(() => sql`SELECT 1`);
       await redisReplay?.ping();
     },
     close() {

@@ -297,6 +297,32 @@ describe('postgres storage', () => {
     }
   });
 
+  it('runs a statement again on an open connection when a new connection timed out before sending it', { timeout: 30_000 }, async () => {
+    // The CI failure this covers: a connection opened after an outage took over 3 s on a loaded
+    // machine, and the read waiting for it was answered 503 although another connection was idle.
+    const run = scenario(false);
+    const target = new URL(PG_URL);
+    const proxy = new TcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    await proxy.start();
+    try {
+      const direct = await run.open();
+      await direct.clients.create(clientRecord('c1'));
+      const proxied = await run.open({ url: withPort(PG_URL, proxy.port), migrate: false, max: 2 });
+      await proxied.ping(); // one connection open and idle
+      proxy.stallNew(4000);
+      const started = Date.now();
+      // The first read takes the idle connection; the second opens one, stalled past its timeout.
+      const [first, second] = await Promise.all([proxied.clients.get('r1', 'c1'), proxied.clients.get('r1', 'c1')]);
+      assert.deepEqual(first, clientRecord('c1'));
+      assert.deepEqual(second, clientRecord('c1'));
+      const took = Date.now() - started;
+      assert.ok(took >= 2900 && took < 4000, `answered after the connect timeout, by the retry (${took} ms)`);
+    } finally {
+      await proxy.stop();
+      await run.cleanup();
+    }
+  });
+
   it('rejects with StorageUnavailableError when the server accepts connections but never answers', async () => {
     const silent = new Set<net.Socket>();
     const server = net.createServer((socket) => silent.add(socket));
