@@ -19,7 +19,7 @@ export interface RunRecord {
   errors: number;
   durationSec: number;
   peakRssBytes: number;
-  /** Attempts thrown away because pre-minted assertions ran out (re-run with more). */
+  /** Attempts thrown away and done again: pre-minted assertions ran out (re-run with more), or not one answer came. */
   discardedAttempts: number;
   /** Average cores busy during the run: server process, load generator + harness, everything else. */
   cpu: CpuUse;

@@ -158,6 +158,12 @@ export async function measuredRuns(ctx: Ctx, ps: Prepared[], run: number, durati
         p.estimate = Math.max(p.estimate, r.requests / r.durationSec) * 2;
         ctx.log(`    ${p.label}: pre-made requests ran out (${fmt(n)}); repeating the run with more`);
         again = true;
+      } else if (r.requests === 0 && discarded[i]! < 3) {
+        // Not one answer in the whole run (a --quick run lasts 0.3 s: a stall of the machine or a
+        // cold start is enough): there is nothing to measure, so the run is done again.
+        discarded[i]!++;
+        ctx.log(`    ${p.label}: no answer within the run; repeating it`);
+        again = true;
       }
     }
     if (again) continue;
@@ -166,6 +172,7 @@ export async function measuredRuns(ctx: Ctx, ps: Prepared[], run: number, durati
       const cpu = cpus[i]!;
       const where = `${p.scenario.label} @ ${p.label}, run ${run}`;
       if (r.exhausted > 0) ctx.problems.push(`${where}: pre-made requests ran out and were reused (${r.exhausted}×); replayed assertions count as non-2xx`);
+      if (r.requests === 0) ctx.problems.push(`${where}: not one answer in ${discarded[i]! + 1} tries`);
       if (r.non2xx > 0 || r.errors > 0) {
         ctx.problems.push(`${where}: ${fmt(r.non2xx)} non-2xx responses and ${fmt(r.errors)} socket errors/timeouts out of ${fmt(r.requests)} requests`);
       }
