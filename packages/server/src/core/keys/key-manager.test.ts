@@ -61,6 +61,24 @@ describe('signing keys', () => {
     assert.equal((await storage.keys.list('default')).length, 1);
     assert.equal(new Set(managers.map((m) => m.signingKey('default').kid)).size, 1);
   });
+  it('an instance whose start-up read the clock before another created the first key adds no second key', async () => {
+    // Seen in the cluster test on a loaded machine: B read its clock, A then created the first key
+    // (active from A's later reading), and B, finding it "not yet active", added a key of its own.
+    const { storage, kek, config, clock } = setup();
+    const a = new KeyManager({ store: storage.keys, kek, clock, realms: config.realms });
+    const store = {
+      ...storage.keys,
+      async createFirst(key: Parameters<typeof storage.keys.createFirst>[0]) {
+        clock.advance(5);
+        await a.init(); // A starts meanwhile and wins
+        return storage.keys.createFirst(key);
+      },
+    };
+    const b = new KeyManager({ store, kek, clock, realms: config.realms });
+    await b.init();
+    assert.equal((await storage.keys.list('default')).length, 1, 'one key between them');
+    assert.equal(b.signingKey('default').kid, a.signingKey('default').kid);
+  });
   it('a different key-encryption key is refused with a clear message', async () => {
     const { keys, storage, config, clock } = setup();
     await keys.init();

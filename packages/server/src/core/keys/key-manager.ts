@@ -131,7 +131,10 @@ export class KeyManager {
       const first = generateSigningKey(realm.name, realm.tokens.signingAlg, this.#kek, now, now);
       if (newest === undefined && (await this.#store.createFirst(first))) await this.#changes?.publish({ realm: realm.name, kind: 'keys', id: '' });
       await this.reload(realm.name);
-      if (!this.#current(realm.name, now)) await this.#add(generateSigningKey(realm.name, realm.tokens.signingAlg, this.#kek, now, now));
+      // A fresh reading: another instance's first key is active from its own reading, which may be
+      // later than `now`; judged by `now` it would look not yet active and get a needless sibling.
+      const later = this.#clock.now();
+      if (!this.#current(realm.name, later)) await this.#add(generateSigningKey(realm.name, realm.tokens.signingAlg, this.#kek, later, later));
     } else if (newest && newest.record.alg !== realm.tokens.signingAlg && !newest.record.revokedAt) {
       await this.rotate(realm.name);
     }
