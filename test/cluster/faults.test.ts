@@ -303,9 +303,11 @@ describe('faults under load', { timeout: 120_000 }, () => {
         req.on('error', reject);
         req.flushHeaders();
         req.write(body.slice(0, 10));
-        setTimeout(() => req.end(body.slice(10)), 1500); // sent after the SIGTERM
+        setTimeout(() => req.end(body.slice(10)), 2000); // sent 1.2 s after the SIGTERM, within the 3 s grace
       });
-      await sleep(300);
+      // Time for the server to read the headers first: a request it has not read when the signal
+      // comes is, to it, one begun after the signal (503), which this case is not about.
+      await sleep(800);
 
       const signalledAt = Date.now();
       instance.child.kill('SIGTERM');
@@ -330,7 +332,7 @@ describe('faults under load', { timeout: 120_000 }, () => {
       const failedEarly = outcomes.filter((o) => o.error !== undefined && o.end < stoppedAcceptingAt);
       assert.deepEqual(failedEarly.map(describeOutcome), [], 'no connection failure before the server stopped accepting');
       notes.push(
-        `(c) exit 0 ${exitedAt - signalledAt} ms after SIGTERM (the held request finished at +1500 ms); ` +
+        `(c) exit 0 ${exitedAt - signalledAt} ms after SIGTERM (the held request finished at +1200 ms); ` +
           `${answered.length} answers, ${answered.filter((o) => o.status === 503).length}×503 while closing, ${outcomes.length - answered.length} refused after it stopped accepting`,
       );
     } finally {

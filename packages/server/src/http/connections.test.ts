@@ -111,3 +111,20 @@ it('shutdown closes idle connections at once, lets a request being sent finish, 
   assert.match(lateHeaders.received, /^HTTP\/1\.1 503/);
   assert.match(lateHeaders.received, /connection: close/i);
 });
+
+it('shutdown answers, not resets, a request whose bytes had arrived but were not read yet when the signal came', async () => {
+  // Seen under load in the SIGTERM fault test: a request sent before the signal was reset, because
+  // its connection had read nothing yet and counted as silent. Read after the signal, it is a request
+  // begun while closing (503 + Connection: close), which a client can retry elsewhere; a reset
+  // leaves it not knowing what happened.
+  const t = await start({});
+  const before = openConnections(t.app);
+  const sent = await open(t);
+  while (openConnections(t.app) === before) await new Promise((r) => setImmediate(r)); // accepted by the server
+  sent.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+  const closing = closeGracefully(t.app, 1500); // in the same tick: before the server reads the socket
+  assert.ok(await waitClosed([sent], 2000), 'closed in the end');
+  await closing;
+  assert.match(sent.received, /^HTTP\/1\.1 503/, `answered, not reset: ${JSON.stringify(sent.received)}`);
+  assert.match(sent.received, /connection: close/i);
+});

@@ -64,9 +64,12 @@ export function guardConnections(app: FastifyInstance, maxPerSource: number): vo
   });
 }
 
+/** How often a closing server closes connections that became idle; also how long a silent one gets. */
+const SILENT_CHECK_MS = 250;
+
 /**
  * Stops the server promptly: stop accepting, close at once every connection with no request in
- * progress (idle keep-alive, or open with nothing sent yet), let requests being read or handled
+ * progress (idle keep-alive; one with nothing read yet after SILENT_CHECK_MS), let requests being read or handled
  * finish within `graceMs`, then destroy whatever is left. A client halfway through sending a body
  * when the signal comes still gets its answer; a stalled or slow-drip peer holds the shutdown for
  * `graceMs` at most. Resolves when closed.
@@ -76,11 +79,17 @@ export async function closeGracefully(app: FastifyInstance, graceMs: number): Pr
   if (guard) guard.closing = true;
   const closing = app.close();
   app.server.closeIdleConnections?.();
-  // Node counts a connection that has sent nothing yet as busy: close those too.
-  if (guard) for (const s of guard.sockets) if (s.bytesRead === 0) s.destroy();
+  // Node counts a connection that has read nothing yet as busy: close those too, at the next check.
+  // Not at once: a request that reached this machine just before the signal may wait to be read
+  // (on a busy event loop), and resetting it would fail a request sent in time.
+  const silent = new Set(guard ? [...guard.sockets].filter((s) => s.bytesRead === 0) : []);
   // Idle keep-alive connections that finish a request during the grace close after their answer
   // (server.close() sets Connection: close); check again shortly in case one slipped between.
-  const idle = setInterval(() => app.server.closeIdleConnections?.(), 250);
+  const idle = setInterval(() => {
+    app.server.closeIdleConnections?.();
+    for (const s of silent) if (s.bytesRead === 0) s.destroy();
+    silent.clear();
+  }, SILENT_CHECK_MS);
   idle.unref();
   const force = setTimeout(() => app.server.closeAllConnections?.(), graceMs);
   force.unref();
