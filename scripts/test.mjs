@@ -31,6 +31,8 @@ if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
 }
-const args = ['--import', 'tsx', '--test', '--test-concurrency=2', ...passThrough, ...files];
+// --test-force-exit: a file whose tests are done exits even if something of a failed test (a load
+// loop, a timer) still runs; otherwise one such leftover hangs the whole run until CI's limit.
+const args = ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-force-exit', ...passThrough, ...files];
 const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit', env: { ...process.env, TESSERA_TEST: '1' } });
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

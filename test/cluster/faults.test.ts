@@ -119,6 +119,18 @@ function startStream(url: string, clients: { svc: string; secret: string; jwt: J
   };
 }
 
+type Stream = ReturnType<typeof startStream>;
+
+/**
+ * Cleanup of a case that may have failed halfway: its request loops must end (else they keep the
+ * test process alive for good), and its instance must be gone.
+ */
+async function stopAll(stream: Stream | undefined, instance: Instance | undefined): Promise<void> {
+  const stopping = stream?.stop();
+  await instance?.kill();
+  await stopping;
+}
+
 const describeOutcome = (o: Outcome) => JSON.stringify({ kind: o.kind, status: o.status, error: o.error, body: o.body, ms: o.end - o.start });
 
 /**
@@ -159,12 +171,13 @@ describe('faults under load', { timeout: 120_000 }, () => {
     const jwt = jwtClient(runClientId(schema, 'jwt'));
     const secret = randomBytes(24).toString('base64url');
     let instance: Instance | undefined;
+    let stream: Stream | undefined;
     try {
       await proxy.start();
       const env: Env = { TESSERA_STORAGE_URL: schemaUrl(schema, proxy.port), TESSERA_KEK: newKek(), TESSERA_ISSUER: ISSUER, TESSERA_CONFIG: writeConfig(dir, svc, secret, jwt) };
       instance = await startInstance({ name: 'pg-fault', env, cwd: dir });
       const jwks = (await (await fetch(`${instance.url}/jwks`)).json()) as JSONWebKeySet;
-      const stream = startStream(instance.url, { svc, secret, jwt });
+      stream = startStream(instance.url, { svc, secret, jwt });
       await sleep(1000);
 
       const downAt = Date.now();
@@ -205,7 +218,7 @@ describe('faults under load', { timeout: 120_000 }, () => {
       );
       assert.equal(await instance.stop(), 0);
     } finally {
-      await instance?.kill();
+      await stopAll(stream, instance);
       await proxy.stop();
       await dropBackends(schema, [svc, jwt.clientId]);
     }
@@ -220,6 +233,7 @@ describe('faults under load', { timeout: 120_000 }, () => {
     const jwt = jwtClient(runClientId(schema, 'jwt'));
     const secret = randomBytes(24).toString('base64url');
     let instance: Instance | undefined;
+    let stream: Stream | undefined;
     try {
       await proxy.start();
       const env: Env = {
@@ -231,7 +245,7 @@ describe('faults under load', { timeout: 120_000 }, () => {
       };
       instance = await startInstance({ name: 'redis-fault', env, cwd: dir });
       const jwks = (await (await fetch(`${instance.url}/jwks`)).json()) as JSONWebKeySet;
-      const stream = startStream(instance.url, { svc, secret, jwt });
+      stream = startStream(instance.url, { svc, secret, jwt });
       await sleep(1000);
 
       const downAt = Date.now();
@@ -269,7 +283,7 @@ describe('faults under load', { timeout: 120_000 }, () => {
       notes.push(`(b) during the outage: basic ${basicDuring.length}×200, jwt ${jwtDuring.length}×503, slowest ${Math.max(...during.map((o) => o.end - o.start))} ms`);
       assert.equal(await instance.stop(), 0);
     } finally {
-      await instance?.kill();
+      await stopAll(stream, instance);
       await proxy.stop();
       await dropBackends(schema, [svc, jwt.clientId]);
     }
@@ -283,8 +297,9 @@ describe('faults under load', { timeout: 120_000 }, () => {
     const secret = randomBytes(24).toString('base64url');
     const env: Env = { TESSERA_STORAGE_URL: `sqlite:${join(dir, 'tessera.db')}`, TESSERA_KEK: newKek(), TESSERA_ISSUER: ISSUER, TESSERA_CONFIG: writeConfig(dir, svc, secret, jwt) };
     const instance = await startInstance({ name: 'sigterm', env, cwd: dir });
+    let stream: Stream | undefined;
     try {
-      const stream = startStream(instance.url, { svc, secret, jwt }, { stopOnError: true });
+      stream = startStream(instance.url, { svc, secret, jwt }, { stopOnError: true });
       await sleep(1000);
 
       // A request the server is reading when the signal comes: headers sent, half the body held back.
@@ -336,7 +351,7 @@ describe('faults under load', { timeout: 120_000 }, () => {
           `${answered.length} answers, ${answered.filter((o) => o.status === 503).length}×503 while closing, ${outcomes.length - answered.length} refused after it stopped accepting`,
       );
     } finally {
-      await instance.kill();
+      await stopAll(stream, instance);
     }
   });
 
@@ -355,6 +370,7 @@ describe('faults under load', { timeout: 120_000 }, () => {
         TESSERA_CONFIG: writeConfig(dir, svc, secret, jwt),
       };
       let instance: Instance | undefined;
+      let loading = true; // the load loops below run while this holds; a failure ends them too
       try {
         instance = await startInstance({ name: `${backend}-kill`, env, cwd: dir });
         const url = instance.url;
@@ -364,7 +380,6 @@ describe('faults under load', { timeout: 120_000 }, () => {
         // Server-side writes: token, then revoke; a revocation acknowledged with 200 must stay.
         const acknowledged: string[] = [];
         const kept: string[] = []; // issued, never revoked: must stay active
-        let loading = true;
         const revoker = async (n: number) => {
           while (loading) {
             try {
@@ -418,6 +433,7 @@ describe('faults under load', { timeout: 120_000 }, () => {
         notes.push(`(d ${backend}) ${acknowledged.length} revocations, ${created.length} registrations, ${rotSecrets.length - 1} rotations survived kill -9`);
         assert.equal(await instance.stop(), 0);
       } finally {
+        loading = false;
         await instance?.kill();
         if (backend === 'postgres') await dropBackends(schema, [svc, jwt.clientId]);
       }
