@@ -34,5 +34,10 @@ if (files.length === 0) {
 // --test-force-exit: a file whose tests are done exits even if something of a failed test (a load
 // loop, a timer) still runs; otherwise one such leftover hangs the whole run until CI's limit.
 const args = ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-force-exit', ...passThrough, ...files];
+const started = performance.now();
 const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit', env: { ...process.env, TESSERA_TEST: '1' } });
-child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+child.on('exit', (code, signal) => {
+  // With --test-force-exit the runner exits before its last summary line: print it here.
+  console.log(`# duration_ms ${(performance.now() - started).toFixed(3)}`);
+  process.exit(code ?? (signal ? 1 : 0));
+});
