@@ -68,9 +68,9 @@ export function guardConnections(app: FastifyInstance, maxPerSource: number): vo
 const SILENT_CHECK_MS = 250;
 
 /**
- * Stops the server promptly: stop accepting, close at once every connection with no request in
- * progress (idle keep-alive; one with nothing read yet after SILENT_CHECK_MS), let requests being read or handled
- * finish within `graceMs`, then destroy whatever is left. A client halfway through sending a body
+ * Stops the server promptly: stop accepting, close every connection with no request in progress
+ * (idle keep-alive at once; one that has read nothing after SILENT_CHECK_MS), let requests being
+ * read or handled finish within `graceMs`, then destroy whatever is left. A client halfway through sending a body
  * when the signal comes still gets its answer; a stalled or slow-drip peer holds the shutdown for
  * `graceMs` at most. Resolves when closed.
  */
