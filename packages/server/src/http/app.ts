@@ -12,7 +12,7 @@ import { DEFAULT_REALM, type RealmConfig } from '../core/config/index.ts';
 import { InvalidRequestError, OAuthError, ServerError, StorageUnavailableError, TemporarilyUnavailableError, TooManyAttemptsError } from '../core/errors/index.ts';
 import { parseForm } from '../core/params.ts';
 import { registerAmAliases } from './am-aliases.ts';
-import { guardConnections, listenerOptions } from './connections.ts';
+import { guardConnections, isClosing, listenerOptions } from './connections.ts';
 import { ADMIN_PREFIX, adminPlugin } from './admin/index.ts';
 import { CONSOLE_PREFIX, consolePlugin } from './console/index.ts';
 import type { Metrics } from './metrics.ts';
@@ -34,6 +34,9 @@ const CREDENTIAL_PARAMS = ['client_secret', 'client_assertion', 'client_assertio
 
 type Endpoint = 'token' | 'introspect' | 'revoke';
 
+/** A request that arrived after shutdown began (not logged one by one: 'shutting down' was). */
+class ShuttingDownError extends TemporarilyUnavailableError {}
+
 export function buildApp(server: AuthorizationServer, opts: AppOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: opts.logger,
@@ -44,12 +47,18 @@ export function buildApp(server: AuthorizationServer, opts: AppOptions): Fastify
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     exposeHeadRoutes: true,
-    return503OnClosing: true,
+    // Requests arriving while shutting down get the OAuth answer below, not Fastify's generic 503.
+    return503OnClosing: false,
     // Admin paths carry client ids (up to 255 characters, percent-encoded); longer ones get a 400 problem.
     routerOptions: { maxParamLength: 1024 },
   } as never) as unknown as FastifyInstance;
 
   guardConnections(app, server.config.httpLimits.maxConnectionsPerSource);
+  // While shutting down: 503 temporarily_unavailable with Retry-After (RFC 6749 §5.2), so that a
+  // client tries again (the balancer sends it to another instance); the answer says Connection: close.
+  app.addHook('onRequest', async () => {
+    if (isClosing(app)) throw new ShuttingDownError('the server is shutting down; try again', 'shutting down');
+  });
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => done(null, parseForm(body as string)));
@@ -159,7 +168,7 @@ function sendError(request: FastifyRequest, reply: FastifyReply, error: unknown)
     }
   }
   if (status < 500) request.log.info({ error: oauth.error, detail: oauth.detail ?? oauth.description, ...(oauth.reason ? { reason: oauth.reason, facts: oauth.facts } : {}) }, 'oauth error');
-  else if (oauth instanceof TemporarilyUnavailableError) request.log.warn({ detail: oauth.detail, method: request.method, path: request.url.split('?')[0] }, 'dependency unavailable');
+  else if (oauth instanceof TemporarilyUnavailableError && !(oauth instanceof ShuttingDownError)) request.log.warn({ detail: oauth.detail, method: request.method, path: request.url.split('?')[0] }, 'dependency unavailable');
   if (status >= 500) (request as { [LOGGED]?: boolean })[LOGGED] = true;
   reply.code(status).headers(NO_STORE);
   // RFC 6749 §5.2: a client that tried the Authorization header gets a challenge for the scheme

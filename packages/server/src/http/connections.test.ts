@@ -110,6 +110,10 @@ it('shutdown closes idle connections at once, lets a request being sent finish, 
   // a request begun after the signal is answered 503 + Connection: close rather than reset
   assert.match(lateHeaders.received, /^HTTP\/1\.1 503/);
   assert.match(lateHeaders.received, /connection: close/i);
+  // as RFC 6749 §5.2 clients understand it, with when to try again
+  assert.match(lateHeaders.received, /retry-after: 1\r\n/i);
+  assert.match(lateHeaders.received, /cache-control: no-store/i);
+  assert.match(lateHeaders.received, /\{"error":"temporarily_unavailable","error_description":"the server is shutting down[^"]*"\}$/);
 });
 
 it('shutdown answers, not resets, a request whose bytes had arrived but were not read yet when the signal came', async () => {

@@ -64,6 +64,11 @@ export function guardConnections(app: FastifyInstance, maxPerSource: number): vo
   });
 }
 
+/** Whether closeGracefully() has begun for this app (requests arriving now are answered 503). */
+export function isClosing(app: FastifyInstance): boolean {
+  return guards.get(app)?.closing === true;
+}
+
 /** How often a closing server closes connections that became idle; also how long a silent one gets. */
 const SILENT_CHECK_MS = 250;
 
