@@ -12,7 +12,7 @@ import { DEFAULT_REALM, type RealmConfig } from '../core/config/index.ts';
 import { InvalidRequestError, OAuthError, ServerError, StorageUnavailableError, TemporarilyUnavailableError, TooManyAttemptsError } from '../core/errors/index.ts';
 import { parseForm } from '../core/params.ts';
 import { registerAmAliases } from './am-aliases.ts';
-import { guardConnections, isClosing, listenerOptions } from './connections.ts';
+import { guardConnections, listenerOptions } from './connections.ts';
 import { ADMIN_PREFIX, adminPlugin } from './admin/index.ts';
 import { CONSOLE_PREFIX, consolePlugin } from './console/index.ts';
 import type { Metrics } from './metrics.ts';
@@ -53,11 +53,13 @@ export function buildApp(server: AuthorizationServer, opts: AppOptions): Fastify
     routerOptions: { maxParamLength: 1024 },
   } as never) as unknown as FastifyInstance;
 
-  guardConnections(app, server.config.httpLimits.maxConnectionsPerSource);
+  const connections = guardConnections(app, server.config.httpLimits.maxConnectionsPerSource);
   // While shutting down: 503 temporarily_unavailable with Retry-After (RFC 6749 §5.2), so that a
   // client tries again (the balancer sends it to another instance); the answer says Connection: close.
-  app.addHook('onRequest', async () => {
-    if (isClosing(app)) throw new ShuttingDownError('the server is shutting down; try again', 'shutting down');
+  // A callback hook: no promise per request on the token path.
+  app.addHook('onRequest', (_request, _reply, done) => {
+    if (connections.closing) done(new ShuttingDownError('the server is shutting down; try again', 'shutting down'));
+    else done();
   });
 
   app.removeAllContentTypeParsers();

@@ -36,7 +36,8 @@ interface Guard {
 
 const guards = new WeakMap<FastifyInstance, Guard>();
 
-export function guardConnections(app: FastifyInstance, maxPerSource: number): void {
+/** Returns the app's shutdown state: `closing` turns true when closeGracefully() begins. */
+export function guardConnections(app: FastifyInstance, maxPerSource: number): { readonly closing: boolean } {
   const guard: Guard = { sockets: new Set(), closing: false };
   guards.set(app, guard);
   const perSource = new Map<string, number>();
@@ -62,11 +63,7 @@ export function guardConnections(app: FastifyInstance, maxPerSource: number): vo
     if (guard.closing) reply.header('connection', 'close');
     done();
   });
-}
-
-/** Whether closeGracefully() has begun for this app (requests arriving now are answered 503). */
-export function isClosing(app: FastifyInstance): boolean {
-  return guards.get(app)?.closing === true;
+  return guard;
 }
 
 /** How often a closing server closes connections that became idle; also how long a silent one gets. */
