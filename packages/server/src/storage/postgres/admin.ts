@@ -19,7 +19,11 @@ import type {
 import { GENESIS_HASH, failureKey, mergeFailure } from '../memory/admin.ts';
 
 type Sql = postgres.Sql;
-/** Runs a statement made by the given function (index.ts StatementRunner.run). */
+/**
+ * Runs a statement made by the given function (index.ts StatementRunner.run). A function, not the
+ * query itself (a query of the `postgres` package runs when awaited, once): so that the runner can
+ * make it again when its first try was never sent.
+ */
 export type Run = <T>(statement: () => PromiseLike<T>) => Promise<T>;
 
 type AuditRow = { seq: string | number; at: string | number; type: string; realm: string | null; client_id: string | null; data: string; prev_hash: string; hash: string };

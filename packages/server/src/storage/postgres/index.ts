@@ -119,9 +119,6 @@ function withDeadline<T>(work: PromiseLike<T>, ms: number): Promise<T> {
   return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
 
-// Run (admin.ts): statements are given as functions making them (a query of the `postgres`
-// package runs when awaited), so that one can be made again when its first try was never sent.
-
 /**
  * Whether `error` says the statement was never sent: the connection opened for it did not become
  * ready in time. The driver sends a statement waiting for a new connection only once the server

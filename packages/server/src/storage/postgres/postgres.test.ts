@@ -99,6 +99,22 @@ function scenario(withRedis: boolean) {
   };
 }
 
+/**
+ * A scenario on PostgreSQL without Redis and a TcpProxy in front of PostgreSQL, for `body` (which
+ * opens its storages, the proxied ones at `withPort(PG_URL, proxy.port)`); both cleaned up after.
+ */
+async function throughProxy(body: (run: ReturnType<typeof scenario>, proxy: TcpProxy) => Promise<void>): Promise<void> {
+  const run = scenario(false);
+  const proxy = new TcpProxy(PG_URL);
+  await proxy.start();
+  try {
+    await body(run, proxy);
+  } finally {
+    await proxy.stop();
+    await run.cleanup();
+  }
+}
+
 for (const withRedis of [false, true]) {
   runStorageContract(withRedis ? 'postgres+redis' : 'postgres', async () => {
     await requireServers();
@@ -300,11 +316,7 @@ describe('postgres storage', () => {
   it('runs a statement again on an open connection when a new connection timed out before sending it', { timeout: 30_000 }, async () => {
     // The CI failure this covers: a connection opened after an outage took over 3 s on a loaded
     // machine, and the read waiting for it was answered 503 although another connection was idle.
-    const run = scenario(false);
-    const target = new URL(PG_URL);
-    const proxy = new TcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
-    await proxy.start();
-    try {
+    await throughProxy(async (run, proxy) => {
       const direct = await run.open();
       await direct.clients.create(clientRecord('c1'));
       const proxied = await run.open({ url: withPort(PG_URL, proxy.port), migrate: false, max: 2 });
@@ -317,10 +329,7 @@ describe('postgres storage', () => {
       assert.deepEqual(second, clientRecord('c1'));
       const took = Date.now() - started;
       assert.ok(took >= 2900 && took < 4000, `answered after the connect timeout, by the retry (${took} ms)`);
-    } finally {
-      await proxy.stop();
-      await run.cleanup();
-    }
+    });
   });
 
   it('rejects with StorageUnavailableError when the server accepts connections but never answers', async () => {
@@ -419,11 +428,7 @@ describe('postgres storage', () => {
   });
 
   it('recovers by itself after a PostgreSQL outage, listening again', { timeout: 60_000 }, async () => {
-    const run = scenario(false);
-    const target = new URL(PG_URL);
-    const proxy = new TcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
-    await proxy.start();
-    try {
+    await throughProxy(async (run, proxy) => {
       const direct = await run.open();
       const proxied = await run.open({ url: withPort(PG_URL, proxy.port) });
       const received: ChangeEvent[] = [];
@@ -442,18 +447,11 @@ describe('postgres storage', () => {
       await waitFor(() => received.some((e) => e.kind === 'resync'), 'a resync once listening again', 10_000);
       received.length = 0;
       await publishUntilReceived(direct, { realm: 'r1', kind: 'client', id: 'after' }, received);
-    } finally {
-      await proxy.stop();
-      await run.cleanup();
-    }
+    });
   });
 
   it('delivers one resync to local subscribers after the LISTEN connection reconnects, none on the first', { timeout: 60_000 }, async () => {
-    const run = scenario(false);
-    const target = new URL(PG_URL);
-    const proxy = new TcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
-    await proxy.start();
-    try {
+    await throughProxy(async (run, proxy) => {
       const direct = await run.open();
       const proxied = await run.open({ url: withPort(PG_URL, proxy.port) });
       const received: ChangeEvent[] = [];
@@ -478,10 +476,7 @@ describe('postgres storage', () => {
       assert.deepEqual(received, [{ realm: '', kind: 'resync', id: '' }, after]);
       await new Promise((resolve) => setTimeout(resolve, 200));
       assert.equal(received.filter((e) => e.kind === 'resync').length, 1, 'one resync per reconnection');
-    } finally {
-      await proxy.stop();
-      await run.cleanup();
-    }
+    });
   });
 
   it('postgres+redis: delivers a resync after the Redis subscriber reconnects, not after a PostgreSQL outage', { timeout: 60_000 }, async () => {
